@@ -1,0 +1,63 @@
+# Ishibashi: `make demo` runs the demo marketplace, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# The suite runs on SQLite always, and again on PostgreSQL when DATABASE_URL names one.
+PG_URL := $(filter postgres%,$(DATABASE_URL))
+
+ifeq ($(origin PYTEST_ARGS),undefined)
+PYTEST_ARGS :=
+endif
+
+.PHONY: messages-update test-deps install demo test lint typecheck test-sqlite test-postgres messages system-deps clean bench
+
+install: $(VENV)/.installed messages
+
+# The browser tests need Debian's chromium; installed here when running as root.
+test-deps:
+	bash scripts/install-system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+messages: $(VENV)/.installed
+	$(BIN)/python -m ishibashi.config.compile_messages
+
+demo: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 $(BIN)/ishibashi demo --port $(PORT)
+
+lint: install
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck: install
+	$(BIN)/mypy
+
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-run.sqlite3 $(BIN)/ishibashi makemigrations --check --dry-run
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-run.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+test: test-deps lint typecheck test-sqlite
+ifneq ($(PG_URL),)
+	$(MAKE) test-postgres
+else
+	@echo "DATABASE_URL names no PostgreSQL database: the PostgreSQL run was not made."
+endif
+
+# Debian packages the browser tests and a bare machine need (run as root; .ci/run does).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+# Re-extract every marked string into the ja/en catalogues (needs GNU gettext).
+messages-update: install
+	cd src/ishibashi && ../../$(BIN)/python -m django makemessages -l ja -l en --ignore='tests/*' --no-obsolete --settings=ishibashi.config.settings

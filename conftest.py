@@ -1,0 +1,158 @@
+"""Fixtures shared by every test: people made through the real services, API helpers, a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+CHROMIUM = os.environ.get("ISHIBASHI_CHROMIUM", "/usr/bin/chromium")
+STRONG_PASSWORD = "hashi-wo-tataku-2026"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    """Create a person through user_signup, as a real sign-up would."""
+    from ishibashi.accounts.services import user_signup
+
+    counter = {"n": 0}
+
+    def make(
+        *,
+        email: str | None = None,
+        password: str = STRONG_PASSWORD,
+        display_name: str = "テスト 太郎",
+        is_client: bool = True,
+        is_worker: bool = True,
+        **fields: Any,
+    ) -> Any:
+        counter["n"] += 1
+        return user_signup(
+            email=email or f"person{counter['n']}@example.jp",
+            password=password,
+            display_name=display_name,
+            is_client=is_client,
+            is_worker=is_worker,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def api() -> Client:
+    """A client for JSON calls: api.post(path, data) sends JSON."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def token_for(db: None) -> Callable[[Any], str]:
+    from ishibashi.accounts.services import api_token_create
+
+    def issue(user: Any) -> str:
+        return api_token_create(user=user, name="test").secret
+
+    return issue
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url_of_test_db() -> str:
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or ""
+    password = settings.get("PASSWORD") or ""
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return (
+        f"postgres://{credentials}{settings.get('HOST') or '127.0.0.1'}:"
+        f"{settings.get('PORT') or 5432}/{settings['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app under gunicorn (the production server), on the test database."""
+    with django_db_blocker.unblock():
+        database_url = _database_url_of_test_db()
+    port = _free_port()
+    var_dir = tmp_path_factory.mktemp("server-var")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ISHIBASHI_VAR_DIR": str(var_dir),
+        "ISHIBASHI_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+    }
+    log = (var_dir / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ishibashi.config.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "-"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            log.close()
+            pytest.fail("gunicorn did not start:\n" + (var_dir / "gunicorn.log").read_text())
+        time.sleep(0.2)
+    yield base_url
+    server.terminate()
+    server.wait(timeout=15)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright; never a downloaded browser."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run 'sudo make system-deps' first.")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in browser tests
+    # are ordinary synchronous code and safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    )  # fmt: skip
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Any, app_server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=app_server, locale="ja-JP")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -1,0 +1,241 @@
+"""Accounts API: sign-up, tokens, the caller's profile and password, public profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema, Status
+
+from ishibashi.accounts import selectors, services
+from ishibashi.accounts.auth import request_user, user_auth
+from ishibashi.accounts.models import ApiToken, User
+from ishibashi.core.errors import InvalidInput
+
+auth_router = Router(tags=["auth"])
+me_router = Router(tags=["me"], auth=user_auth)
+users_router = Router(tags=["users"])
+
+ROLES = ("client", "worker")
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class SignupIn(Schema):
+    email: str
+    password: str
+    display_name: str
+    entity_type: str = "individual"
+    roles: list[str]
+    preferred_language: str = "ja"
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    display_name: str
+    entity_type: str
+    roles: list[str]
+    bio: str
+    skills: list[str]
+    invoice_registration_number: str
+    has_employees: bool
+    is_withholding_agent: bool
+    preferred_language: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_roles(user: User) -> list[str]:
+        return roles_of(user)
+
+
+class PublicUserOut(Schema):
+    id: int
+    display_name: str
+    entity_type: str
+    roles: list[str]
+    bio: str
+    skills: list[str]
+    invoice_registration_number: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_roles(user: User) -> list[str]:
+        return roles_of(user)
+
+
+class MePatchIn(Schema):
+    display_name: str | None = None
+    entity_type: str | None = None
+    roles: list[str] | None = None
+    bio: str | None = None
+    skills: list[str] | None = None
+    invoice_registration_number: str | None = None
+    has_employees: bool | None = None
+    is_withholding_agent: bool | None = None
+    preferred_language: str | None = None
+
+
+class TokenRequestIn(Schema):
+    email: str
+    password: str
+    name: str = "API"
+
+
+class TokenCreateIn(Schema):
+    name: str
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssuedOut(TokenOut):
+    token: str
+
+
+class PasswordChangeIn(Schema):
+    current_password: str
+    new_password: str
+
+
+class PasswordResetIn(Schema):
+    email: str
+
+
+class PasswordResetConfirmIn(Schema):
+    uid: str
+    token: str
+    new_password: str
+
+
+class AcceptedOut(Schema):
+    detail: str
+
+
+def roles_of(user: User) -> list[str]:
+    return [role for role, has in (("client", user.is_client), ("worker", user.is_worker)) if has]
+
+
+def roles_to_flags(roles: list[str]) -> dict[str, bool]:
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise InvalidInput(_("Roles are “client” and/or “worker”."), field="roles")
+    return {"is_client": "client" in roles, "is_worker": "worker" in roles}
+
+
+def _client_address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _token_out(issued: services.IssuedApiToken) -> dict[str, object]:
+    token = issued.token
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
+        "token": issued.secret,
+    }
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+@auth_router.post("/signup", response={201: MeOut, **ERRORS}, summary="Create an account")
+def signup_endpoint(request: HttpRequest, payload: SignupIn) -> Status[User]:
+    user = services.user_signup(
+        email=payload.email,
+        password=payload.password,
+        display_name=payload.display_name,
+        entity_type=payload.entity_type,
+        preferred_language=payload.preferred_language,
+        **roles_to_flags(payload.roles),
+    )
+    return Status(201, user)
+
+
+@auth_router.post("/token", response={201: TokenIssuedOut, **ERRORS}, summary="Get an API token")
+def token_endpoint(request: HttpRequest, payload: TokenRequestIn) -> Status[dict[str, object]]:
+    """Exchange e-mail and password for a bearer token; failed tries count toward the lock-out."""
+    user = services.user_authenticate(
+        email=payload.email, password=payload.password, ip_address=_client_address(request)
+    )
+    return Status(201, _token_out(services.api_token_create(user=user, name=payload.name)))
+
+
+@auth_router.post("/password-reset", response={202: AcceptedOut, **ERRORS})
+def password_reset_endpoint(
+    request: HttpRequest, payload: PasswordResetIn
+) -> Status[dict[str, str]]:
+    """Mail a reset link. The answer is the same whether or not the address has an account."""
+    services.password_reset_request(email=payload.email)
+    detail = _("If an account uses this address, a reset link is on its way.")
+    return Status(202, {"detail": str(detail)})
+
+
+@auth_router.post("/password-reset/confirm", response={200: MeOut, **ERRORS})
+def password_reset_confirm_endpoint(request: HttpRequest, payload: PasswordResetConfirmIn) -> User:
+    return services.password_reset_confirm(
+        uidb64=payload.uid, token=payload.token, new_password=payload.new_password
+    )
+
+
+@me_router.get("", response={200: MeOut, **ERRORS}, summary="Your profile")
+def me_endpoint(request: HttpRequest) -> User:
+    return request_user(request)
+
+
+@me_router.patch("", response={200: MeOut, **ERRORS}, summary="Change your profile")
+def me_update_endpoint(request: HttpRequest, payload: MePatchIn) -> User:
+    changes = payload.dict(exclude_unset=True)
+    if "roles" in changes:
+        roles = changes.pop("roles")
+        if roles is None:
+            raise InvalidInput(_("This field cannot be empty."), field="roles")
+        changes.update(roles_to_flags(roles))
+    return services.user_profile_update(user=request_user(request), changes=changes)
+
+
+@me_router.post("/password", response={200: MeOut, **ERRORS}, summary="Change your password")
+def me_password_endpoint(request: HttpRequest, payload: PasswordChangeIn) -> User:
+    return services.user_password_change(
+        user=request_user(request),
+        current_password=payload.current_password,
+        new_password=payload.new_password,
+    )
+
+
+@me_router.get("/tokens", response={200: list[TokenOut], **ERRORS})
+def me_tokens_endpoint(request: HttpRequest) -> list[ApiToken]:
+    return list(selectors.api_token_list_for_user(user=request_user(request)))
+
+
+@me_router.post("/tokens", response={201: TokenIssuedOut, **ERRORS})
+def me_token_create_endpoint(
+    request: HttpRequest, payload: TokenCreateIn
+) -> Status[dict[str, object]]:
+    issued = services.api_token_create(user=request_user(request), name=payload.name)
+    return Status(201, _token_out(issued))
+
+
+@me_router.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS})
+def me_token_revoke_endpoint(request: HttpRequest, token_id: int) -> ApiToken:
+    return services.api_token_revoke(user=request_user(request), token_id=token_id)
+
+
+@users_router.get("/{user_id}", response={200: PublicUserOut, **ERRORS})
+def user_endpoint(request: HttpRequest, user_id: int) -> User:
+    return selectors.user_get_public(user_id=user_id)

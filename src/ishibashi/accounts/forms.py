@@ -1,0 +1,133 @@
+"""Account forms check shape only; every rule lives in accounts.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ishibashi.accounts.models import EntityType
+from ishibashi.core import limits
+
+ROLE_CHOICES = [
+    ("client", _("Client (発注者): I post jobs")),
+    ("worker", _("Worker (受注者): I take jobs")),
+]
+
+
+class SignupForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=limits.DISPLAY_NAME_LENGTH_MAX * 2
+    )
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=limits.EMAIL_LENGTH_MAX * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not only digits, not a common password."),
+    )
+    entity_type = forms.ChoiceField(
+        label=_("Individual or corporation"),
+        choices=EntityType.choices,
+        initial=EntityType.INDIVIDUAL,
+        widget=forms.RadioSelect,
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("How will you use Ishibashi?"),
+        choices=ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("You can choose both."),
+    )
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=limits.EMAIL_LENGTH_MAX * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=limits.DISPLAY_NAME_LENGTH_MAX * 2
+    )
+    entity_type = forms.ChoiceField(
+        label=_("Individual or corporation"), choices=EntityType.choices, widget=forms.RadioSelect
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    bio = forms.CharField(
+        label=_("About you"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=limits.BIO_LENGTH_MAX * 2,
+    )
+    skills = forms.CharField(
+        label=_("Skills"),
+        required=False,
+        help_text=_("Separate with commas, e.g. WordPress, サーバー移行, Python"),
+        max_length=(limits.SKILL_LENGTH_MAX + 2) * limits.SKILLS_COUNT_MAX * 2,
+    )
+    invoice_registration_number = forms.CharField(
+        label=_("Qualified-invoice registration number (適格請求書発行事業者登録番号)"),
+        required=False,
+        max_length=40,
+        help_text=_("“T” and 13 digits. Leave empty if you are not registered."),
+    )
+    has_employees = forms.BooleanField(
+        label=_("My business has employees or two or more officers"), required=False
+    )
+    is_withholding_agent = forms.BooleanField(
+        label=_("I pay salaries (so I withhold income tax on some fees)"), required=False
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Language for e-mails"), choices=[("ja", "日本語"), ("en", "English")]
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=limits.EMAIL_LENGTH_MAX * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PasswordSetForm(forms.Form):
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class ApiTokenCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=limits.API_TOKEN_NAME_LENGTH_MAX * 2,
+        help_text=_("What will use it, e.g. “会計ソフト連携”."),
+    )

@@ -1,0 +1,127 @@
+"""Users (one account may be client and worker), log-in failures and hashed API tokens."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ishibashi.core import clock, limits
+
+
+class EntityType(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")  # ja: 個人
+    CORPORATION = "corporation", _("Corporation")  # ja: 法人
+
+
+class UserManager(BaseUserManager["User"]):
+    """Used by Django's createsuperuser; every other account comes from user_signup."""
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        fields.setdefault("display_name", "operator")
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(_("e-mail address"), unique=True, max_length=limits.EMAIL_LENGTH_MAX)
+    display_name = models.CharField(_("display name"), max_length=limits.DISPLAY_NAME_LENGTH_MAX)
+    entity_type = models.CharField(
+        _("individual or corporation"),
+        max_length=16,
+        choices=EntityType.choices,
+        default=EntityType.INDIVIDUAL,
+    )
+    is_client = models.BooleanField(_("acts as a client"), default=False)
+    is_worker = models.BooleanField(_("acts as a worker"), default=False)
+    bio = models.TextField(_("about"), blank=True, max_length=limits.BIO_LENGTH_MAX)
+    skills = models.JSONField(_("skills"), default=list, blank=True)
+    # Qualified-invoice registration number: "T" + 13 digits, or empty when not registered.
+    invoice_registration_number = models.CharField(
+        _("qualified-invoice registration number"), max_length=14, blank=True
+    )
+    # Freelance Act art. 2: a client with employees or two or more officers is "specified".
+    has_employees = models.BooleanField(_("has employees or two or more officers"), default=False)
+    # Income Tax Act art. 204: only a payer of salaries withholds on a worker's fee.
+    is_withholding_agent = models.BooleanField(
+        _("pays salaries (withholding agent)"), default=False
+    )
+    preferred_language = models.CharField(
+        _("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja"
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["display_name"]
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=models.Q(is_client=True)
+                | models.Q(is_worker=True)
+                | models.Q(is_staff=True),
+                name="user_has_a_role",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(invoice_registration_number="")
+                | models.Q(invoice_registration_number__regex=r"^T[0-9]{13}$"),
+                name="user_invoice_number_form",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class LoginFailure(models.Model):
+    """One failed log-in; counted over a sliding window to lock out password guessing."""
+
+    email = models.CharField(max_length=limits.EMAIL_LENGTH_MAX)
+    ip_address = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["email", "created_at"]),
+            models.Index(fields=["ip_address", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the secret is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=limits.API_TOKEN_NAME_LENGTH_MAX)
+    # The first characters of the secret, so a person can tell their tokens apart.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

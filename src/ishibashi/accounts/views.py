@@ -1,0 +1,223 @@
+"""Account pages: the same services as the API, with messages shown in the form."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ishibashi.accounts import forms, selectors, services
+from ishibashi.accounts.models import User
+from ishibashi.core.errors import ApplicationError
+
+
+def _show_error(form: Form, error: ApplicationError) -> None:
+    """Put a service's refusal next to its field, or at the top of the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error.message))
+
+
+def _current_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def signup_view(request: HttpRequest) -> HttpResponse:
+    form = forms.SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        roles = form.cleaned_data["roles"]
+        try:
+            user = services.user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                display_name=form.cleaned_data["display_name"],
+                entity_type=form.cleaned_data["entity_type"],
+                is_client="client" in roles,
+                is_worker="worker" in roles,
+                preferred_language=request.LANGUAGE_CODE,
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, _("Welcome to Ishibashi, %(name)s.") % {"name": user.display_name}
+            )
+            return redirect("accounts:profile")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = forms.LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_authenticate(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(_safe_next(request, reverse("accounts:profile")))
+    next_url = request.GET.get("next", "")
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You have logged out."))
+    return redirect("home")
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    return render(request, "accounts/profile.html", {"profile_user": user, "is_own": True})
+
+
+def public_profile_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    try:
+        profile_user = selectors.user_get_public(user_id=user_id)
+    except ApplicationError as error:
+        return render(request, "404.html", {"message": error.message}, status=404)
+    is_own = request.user.is_authenticated and request.user.pk == profile_user.pk
+    return render(
+        request, "accounts/profile.html", {"profile_user": profile_user, "is_own": is_own}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit_view(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    initial = {
+        "display_name": user.display_name,
+        "entity_type": user.entity_type,
+        "roles": [r for r, has in (("client", user.is_client), ("worker", user.is_worker)) if has],
+        "bio": user.bio,
+        "skills": ", ".join(user.skills),
+        "invoice_registration_number": user.invoice_registration_number,
+        "has_employees": user.has_employees,
+        "is_withholding_agent": user.is_withholding_agent,
+        "preferred_language": user.preferred_language,
+    }
+    form = forms.ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        roles = data.pop("roles")
+        data["is_client"] = "client" in roles
+        data["is_worker"] = "worker" in roles
+        data["skills"] = [s for s in data["skills"].replace("、", ",").split(",") if s.strip()]
+        try:
+            services.user_profile_update(user=user, changes=data)
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile_edit.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_password_change(
+                user=_current_user(request),
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            # Keeps this session; every other session of the account is logged out.
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password has been changed."))
+            return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_view(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return render(request, "accounts/password_reset_sent.html")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    try:
+        services.password_reset_link_check(uidb64=uidb64, token=token)
+    except ApplicationError as error:
+        return render(
+            request, "accounts/password_reset_confirm.html", {"link_error": error.message}
+        )
+    form = forms.PasswordSetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_confirm(
+                uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password"]
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, _("Your password has been reset. Log in with the new one."))
+            return redirect("accounts:login")
+    return render(request, "accounts/password_reset_confirm.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens_view(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    form = forms.ApiTokenCreateForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_token_create(user=user, name=form.cleaned_data["name"])
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            form = forms.ApiTokenCreateForm()
+    tokens = selectors.api_token_list_for_user(user=user)
+    return render(
+        request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "issued": issued}
+    )
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = services.api_token_revoke(user=_current_user(request), token_id=token_id)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return redirect("accounts:api_tokens")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "accounts/_api_token_row.html", {"token": token})
+    messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
+    return redirect("accounts:api_tokens")

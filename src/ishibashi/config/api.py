@@ -1,0 +1,90 @@
+"""The HTTP API at /api/v1/: one NinjaAPI, and one JSON shape for every error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from ishibashi.accounts.api import auth_router, me_router, users_router
+from ishibashi.core.errors import ApplicationError
+
+api = NinjaAPI(
+    title="Ishibashi API",
+    version="1",
+    description=(
+        "石橋 (Ishibashi) marketplace API. Authenticate with `Authorization: Bearer <token>` "
+        "(create a token with POST /auth/token or on your profile page). Errors are JSON "
+        '`{"code", "message", "field"?}`; messages follow `Accept-Language` (ja default, en).'
+    ),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ApplicationError)
+def application_error_handler(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    response = api.create_response(request, error.as_body(), status=error.http_status)
+    if "retry_after_seconds" in error.extra:
+        response["Retry-After"] = str(error.extra["retry_after_seconds"])
+    return response
+
+
+def _field_of(location: Any) -> str | None:
+    # ninja reports ("body", "payload", "email"); the person needs the last named part.
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return parts[-1] if parts else None
+
+
+@api.exception_handler(ValidationError)
+def validation_error_handler(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    first = error.errors[0] if error.errors else {}
+    field = _field_of(first.get("loc", ()))
+    if first.get("type") == "missing":
+        message = _("This field is required: %(field)s.") % {"field": field}
+    elif field:
+        message = _("This value has the wrong form: %(field)s.") % {"field": field}
+    else:
+        message = _("The request body is not valid JSON of the expected shape.")
+    body: dict[str, Any] = {"code": "invalid_input", "message": message}
+    if field:
+        body["field"] = field
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error_handler(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    if request.headers.get("Authorization"):
+        message = _("The API token is invalid or has been revoked.")
+        code = "invalid_token"
+    else:
+        message = _("Log in or send an API token (Authorization: Bearer …).")
+        code = "not_authenticated"
+    return api.create_response(request, {"code": code, "message": message}, status=401)
+
+
+@api.exception_handler(Http404)
+def not_found_handler(request: HttpRequest, error: Http404) -> HttpResponse:
+    return api.create_response(
+        request, {"code": "not_found", "message": _("Not found.")}, status=404
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error_handler(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 403:
+        code, message = "csrf_failed", _("CSRF check failed. Reload the page, or use an API token.")
+    elif error.status_code == 400:
+        code, message = "invalid_json", _("The request body is not valid JSON.")
+    else:
+        code, message = "http_error", str(error)
+    return api.create_response(
+        request, {"code": code, "message": message}, status=error.status_code
+    )
+
+
+api.add_router("/auth/", auth_router)
+api.add_router("/me", me_router)
+api.add_router("/users/", users_router)

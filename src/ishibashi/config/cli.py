@@ -1,0 +1,135 @@
+"""The `ishibashi` command: serve, worker, demo, seed-demo, and every Django management command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+USAGE = """usage: ishibashi COMMAND [options]
+
+  serve       run the web app under gunicorn (--host, --port, --workers)
+  worker      run deadline sweeps and background tasks (--once, --interval)
+  demo        migrate, load the demo marketplace, run web + worker (Ctrl-C stops both)
+  seed-demo   load the demo marketplace into the configured database (idempotent)
+  sweep       run every deadline sweep once
+  …           any Django management command: migrate, createsuperuser, shell, …
+"""
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ishibashi.config.settings")
+    import django
+
+    django.setup()
+
+
+def _serve_command(*, host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "ishibashi.config.wsgi:application",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--access-logfile", "-",
+        "--graceful-timeout", "10",
+        "--timeout", "60",
+    ]  # fmt: skip
+
+
+def _serve_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ishibashi serve")
+    parser.add_argument("--host", default=os.environ.get("ISHIBASHI_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    return parser.parse_args(argv)
+
+
+def serve(argv: Sequence[str]) -> int:
+    args = _serve_args(argv)
+    _setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.IS_PRODUCTION:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    command = _serve_command(host=args.host, port=args.port, workers=args.workers)
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces this process
+
+
+def demo(argv: Sequence[str]) -> int:
+    args = _serve_args(argv)
+    _setup_django()
+    from django.core.management import call_command
+
+    from ishibashi.operator.demo import DEMO_PASSWORD, seed_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    users = seed_demo()
+    children = [
+        subprocess.Popen(_serve_command(host=args.host, port=args.port, workers=args.workers)),
+        subprocess.Popen([sys.executable, "-m", "ishibashi.config.cli", "worker"]),
+    ]
+    host = "localhost" if args.host in {"127.0.0.1", "0.0.0.0"} else args.host  # noqa: S104
+    print(f"\n  石橋 Ishibashi demo: http://{host}:{args.port}/\n", flush=True)
+    print(f"  Demo log-ins (password: {DEMO_PASSWORD}):", flush=True)
+    for user in users:
+        print(f"    {user.email:<24} {user.display_name}", flush=True)
+    print("\n  Ctrl-C stops the web server and the worker.\n", flush=True)
+    return _wait_for(children)
+
+
+def _wait_for(children: list[subprocess.Popen[bytes]]) -> int:
+    """Run until Ctrl-C, SIGTERM or one child dies; then stop every child and wait for it."""
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            ended = [child for child in children if child.poll() is not None]
+            if ended:
+                exit_code = ended[0].returncode or 1
+                print(f"ishibashi demo: a process exited ({exit_code}); stopping.", flush=True)
+                break
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        pass
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "serve":
+        return serve(rest)
+    if command == "demo":
+        return demo(rest)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ishibashi.config.settings")
+    from django.core.management import execute_from_command_line
+
+    # ishibashi seed-demo → manage.py seed_demo; Django's own names pass through unchanged.
+    execute_from_command_line(["ishibashi", command.replace("-", "_"), *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

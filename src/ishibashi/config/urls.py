@@ -1,0 +1,16 @@
+"""URL map: pages, the API under /api/v1/, the operator admin and the health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from ishibashi.config.api import api
+from ishibashi.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home_view, name="home"),
+    path("healthz", core_views.healthz_view, name="healthz"),
+    path("accounts/", include("ishibashi.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("operator/admin/", admin.site.urls),
+]

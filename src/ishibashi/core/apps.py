@@ -1,0 +1,8 @@
+"""Cross-cutting pieces every app uses: the clock, errors, limits and invariants."""
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "ishibashi.core"
+    label = "core"

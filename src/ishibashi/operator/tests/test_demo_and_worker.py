@@ -1,0 +1,53 @@
+"""The demo data loads idempotently; the worker runs queued tasks; the CLI dispatches."""
+
+import pytest
+from django.core.management import call_command
+
+from ishibashi.accounts.models import User
+from ishibashi.accounts.services import user_authenticate
+from ishibashi.config.cli import main
+from ishibashi.operator.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
+from ishibashi.operator.worker import WorkerLoop
+
+
+def test_seed_demo_is_idempotent_and_its_log_ins_work(db):
+    seed_demo()
+    seed_demo()
+
+    assert User.objects.count() == len(DEMO_PEOPLE)
+    for person in DEMO_PEOPLE:
+        user = user_authenticate(email=person.email, password=DEMO_PASSWORD, ip_address=None)
+        assert user.display_name == person.display_name
+
+
+def test_seed_demo_command_prints_the_log_ins(db, capsys):
+    main(["seed-demo"])
+
+    out = capsys.readouterr().out
+    assert "worker@example.jp" in out
+    assert DEMO_PASSWORD in out
+
+
+def test_cli_help_lists_the_commands(capsys):
+    assert main(["--help"]) == 0
+
+    out = capsys.readouterr().out
+    for command in ("serve", "worker", "demo", "seed-demo", "sweep"):
+        assert command in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_round_runs_queued_tasks():
+    from ishibashi.operator.tests.tasks import record_greeting
+
+    result = record_greeting.enqueue(greeting="こんにちは")
+
+    WorkerLoop(interval_seconds=0).run_round()
+
+    result.refresh()
+    assert result.status == "SUCCESSFUL"
+    assert result.return_value == "こんにちは!"
+
+
+def test_sweep_command_runs(db):
+    call_command("sweep", "--once")

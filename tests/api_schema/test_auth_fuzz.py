@@ -1,0 +1,32 @@
+"""Schemathesis fuzzes the auth and profile endpoints from the OpenAPI: never a server error."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from ishibashi.config.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def bearer(db):
+    from ishibashi.accounts.services import api_token_create, user_signup
+
+    user = user_signup(
+        email="fuzz@example.jp",
+        password="hashi-wo-tataku-2026",
+        display_name="fuzz",
+        is_client=True,
+        is_worker=True,
+    )
+    return api_token_create(user=user, name="fuzz").secret
+
+
+@pytest.mark.django_db(transaction=True)
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_endpoint_answers_with_a_server_error(case, bearer):
+    response = case.call(headers={"Authorization": f"Bearer {bearer}"})
+
+    case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])

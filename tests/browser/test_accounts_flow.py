@@ -1,0 +1,64 @@
+"""In real Chromium against gunicorn: sign up, log out, log in again."""
+
+import re
+
+import pytest
+
+from conftest import STRONG_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_sign_up_log_out_and_log_in_again(page):
+    # given: the Japanese home page
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "ja"
+    page.get_by_role("link", name="会員登録").first.click()
+
+    # when: a worker signs up
+    page.get_by_label("表示名").fill("田中 美咲")
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_label("個人").check()
+    page.locator("input[name=roles][value=worker]").check()
+    page.get_by_role("button", name="登録する").click()
+
+    # then: logged in, on the profile
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+    assert page.get_by_test_id("profile-name").inner_text() == "田中 美咲"
+    assert page.get_by_test_id("nav-profile").inner_text() == "田中 美咲"
+
+    # when: log out, then log in with the same password
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.get_by_test_id("nav-profile").count() == 0
+    page.get_by_role("link", name="ログイン").first.click()
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+
+    # then
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+    assert page.get_by_test_id("nav-profile").inner_text() == "田中 美咲"
+
+
+def test_a_wrong_password_shows_a_japanese_message(page, make_user):
+    make_user(email="misaki@example.jp")
+
+    page.goto("/accounts/login/")
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill("machigai-password")
+    page.get_by_role("button", name="ログイン").click()
+
+    assert (
+        page.get_by_role("alert").first.inner_text()
+        == "メールアドレスまたはパスワードが正しくありません。"
+    )
+
+
+def test_language_switch_shows_english(page):
+    page.goto("/")
+    page.get_by_role("button", name="English").click()
+
+    page.wait_for_selector("html[lang=en]")
+    assert page.get_by_role("link", name="Sign up").first.is_visible()
