@@ -21,7 +21,7 @@ def test_sign_up_log_out_and_log_in_again(page):
     page.get_by_label("パスワード").fill(STRONG_PASSWORD)
     page.get_by_label("個人").check()
     page.locator("input[name=roles][value=worker]").check()
-    page.get_by_role("button", name="登録する").click()
+    page.get_by_role("button", name="会員登録").click()
 
     # then: logged in, on the profile
     page.wait_for_url(re.compile(r"/accounts/profile/$"))

@@ -65,7 +65,7 @@ def demo(argv: Sequence[str]) -> int:
     _setup_django()
     from django.core.management import call_command
 
-    from ishibashi.operator.demo import DEMO_PASSWORD, seed_demo
+    from ishibashi.operations.demo import DEMO_PASSWORD, seed_demo
 
     call_command("migrate", interactive=False, verbosity=0)
     users = seed_demo()
@@ -90,18 +90,19 @@ def _wait_for(children: list[subprocess.Popen[bytes]]) -> int:
         nonlocal stopping
         stopping = True
 
+    # Ctrl-C reaches the whole process group: the children stop themselves, and so do we.
+    signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
-    try:
-        while not stopping:
-            ended = [child for child in children if child.poll() is not None]
-            if ended:
+    while not stopping:
+        ended = [child for child in children if child.poll() is not None]
+        if ended:
+            time.sleep(0.5)  # a child may have seen the Ctrl-C a moment before this process
+            if not stopping:
                 exit_code = ended[0].returncode or 1
                 print(f"ishibashi demo: a process exited ({exit_code}); stopping.", flush=True)
-                break
-            time.sleep(0.3)
-    except KeyboardInterrupt:
-        pass
+            break
+        time.sleep(0.3)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -79,7 +79,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ishibashi.core",
     "ishibashi.accounts",
-    "ishibashi.operator",
+    "ishibashi.operations",
 ]
 
 MIDDLEWARE = [
@@ -225,5 +225,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ISHIBASHI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The task worker logs every empty poll at INFO; only problems are worth a line.
+        "django_tasks_db": {"level": "WARNING"},
+    },
 }

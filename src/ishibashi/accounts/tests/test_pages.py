@@ -65,7 +65,7 @@ def test_signup_page_shows_the_service_message_next_to_the_field(web, make_user)
 
     assert response.status_code == 200
     assert response.context["form"].errors["email"] == [
-        "このメールアドレスのアカウントはすでに存在します。"
+        "このメールアドレスのアカウントはすでに登録されています。"
     ]
     assert User.objects.count() == 1
 
@@ -146,7 +146,7 @@ def test_token_page_shows_the_secret_once_and_revokes_with_htmx(web, make_user):
     assert secret in created.content.decode()
     assert secret not in listed_again.content.decode()
     assert revoked.status_code == 200
-    assert "失効" in revoked.content.decode()
+    assert "無効化済み" in revoked.content.decode()
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
 
 

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from ishibashi.accounts.models import User
 from ishibashi.accounts.services import user_authenticate
 from ishibashi.config.cli import main
-from ishibashi.operator.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
-from ishibashi.operator.worker import WorkerLoop
+from ishibashi.operations.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
+from ishibashi.operations.worker import WorkerLoop
 
 
 def test_seed_demo_is_idempotent_and_its_log_ins_work(db):
@@ -38,7 +38,7 @@ def test_cli_help_lists_the_commands(capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_round_runs_queued_tasks():
-    from ishibashi.operator.tests.tasks import record_greeting
+    from ishibashi.operations.tests.tasks import record_greeting
 
     result = record_greeting.enqueue(greeting="こんにちは")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ishibashi.operator.sweeps import sweep_once
+from ishibashi.operations.sweeps import sweep_once
 
 
 class Command(BaseCommand):

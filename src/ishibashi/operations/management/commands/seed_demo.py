@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ishibashi.operator.demo import DEMO_PASSWORD, seed_demo
+from ishibashi.operations.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from types import FrameType
 
 from django.db import close_old_connections
 
-from ishibashi.operator.sweeps import sweep_once
+from ishibashi.operations.sweeps import sweep_once
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ishibashi.operator.worker import WorkerLoop
+from ishibashi.operations.worker import WorkerLoop
 
 
 class Command(BaseCommand):
