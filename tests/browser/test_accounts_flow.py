@@ -56,6 +56,14 @@ def test_a_wrong_password_shows_a_japanese_message(page, make_user):
     )
 
 
+def test_pages_are_styled_and_htmx_is_loaded(page):
+    page.goto("/")
+
+    header_display = page.eval_on_selector(".site-header", "e => getComputedStyle(e).display")
+    assert header_display == "flex"
+    assert page.evaluate("typeof window.htmx") == "object"
+
+
 def test_language_switch_shows_english(page):
     page.goto("/")
     page.get_by_role("button", name="English").click()
