@@ -39,6 +39,8 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def signup_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         roles = form.cleaned_data["roles"]
@@ -65,6 +67,8 @@ def signup_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, reverse("accounts:profile")))
     form = forms.LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

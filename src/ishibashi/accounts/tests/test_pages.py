@@ -174,3 +174,10 @@ def test_unknown_public_profile_is_a_404_page(web, db):
     response = web.get("/accounts/users/999999/")
 
     assert response.status_code == 404
+
+
+def test_a_logged_in_person_is_sent_from_sign_up_to_the_profile(web, make_user):
+    web.force_login(make_user())
+
+    assert web.get("/accounts/signup/")["Location"] == "/accounts/profile/"
+    assert web.get("/accounts/login/")["Location"] == "/accounts/profile/"
