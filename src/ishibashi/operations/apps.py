@@ -1,4 +1,4 @@
-"""Operations: the operator console, the background worker loop, the demo data and operator commands."""
+"""Operations: the operator console, the worker loop, demo data and operator commands."""
 
 from django.apps import AppConfig
 
