@@ -7,6 +7,11 @@ from hypothesis import HealthCheck, settings
 from ishibashi.config.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+# Negative cases (wrong types, missing fields, NUL bytes) are where a 500 would hide.
+schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
+    allow_x00=True,
+)
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def bearer(db):
 
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_endpoint_answers_with_a_server_error(case, bearer):
     response = case.call(headers={"Authorization": f"Bearer {bearer}"})
 
