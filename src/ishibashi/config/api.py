@@ -11,6 +11,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ishibashi.accounts.api import auth_router, me_router, users_router
 from ishibashi.core.errors import ApplicationError
+from ishibashi.operations.api import operations_router
+from ishibashi.payments.api import sandbox_router, wallet_router
 
 api = NinjaAPI(
     title="Ishibashi API",
@@ -88,3 +90,6 @@ def http_error_handler(request: HttpRequest, error: HttpError) -> HttpResponse:
 api.add_router("/auth/", auth_router)
 api.add_router("/me", me_router)
 api.add_router("/users/", users_router)
+api.add_router("/wallet", wallet_router)
+api.add_router("/sandbox/", sandbox_router)
+api.add_router("/operations/", operations_router)

@@ -53,6 +53,9 @@ def serve(argv: Sequence[str]) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    # System checks refuse unsafe configurations (e.g. the sandbox payment provider in
+    # production) before the server takes a request, and print their warnings.
+    call_command("check")
     if settings.IS_PRODUCTION:
         call_command("collectstatic", interactive=False, verbosity=0)
     command = _serve_command(host=args.host, port=args.port, workers=args.workers)

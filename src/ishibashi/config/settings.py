@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ishibashi.core",
     "ishibashi.accounts",
+    "ishibashi.ledger",
+    "ishibashi.payments",
     "ishibashi.operations",
 ]
 
@@ -213,6 +215,15 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 )
 # Links in e-mails need an absolute address; requests know theirs, the worker does not.
 SITE_URL = os.environ.get("ISHIBASHI_SITE_URL", "http://localhost:8000")
+
+# Money rules, snapshotted onto each contract when it is signed (basis points: 1000 = 10 %).
+PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1000"))
+
+PAYMENT_PROVIDER = os.environ.get("ISHIBASHI_PAYMENT_PROVIDER", "sandbox")
+ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION = env_bool(
+    "ISHIBASHI_ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION", default=False
+)
+SANDBOX_PAYOUT_DELAY_SECONDS = int(os.environ.get("ISHIBASHI_SANDBOX_PAYOUT_DELAY_SECONDS", "60"))
 
 TASKS = {
     "default": {

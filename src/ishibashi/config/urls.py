@@ -10,6 +10,8 @@ urlpatterns = [
     path("", core_views.home_view, name="home"),
     path("healthz", core_views.healthz_view, name="healthz"),
     path("accounts/", include("ishibashi.accounts.urls")),
+    path("wallet/", include("ishibashi.payments.urls")),
+    path("operations/", include("ishibashi.operations.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/admin/", admin.site.urls),

@@ -26,3 +26,17 @@ API_TOKEN_LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Lists.
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
+
+# Money. One transfer moves at most ¥1,000,000,000: far above any freelance milestone, far
+# below where a sum of many such amounts could overflow a 64-bit balance.
+TRANSFER_AMOUNT_JPY_MAX = 1_000_000_000
+TRANSFER_LEGS_MAX = 8
+IDEMPOTENCY_KEY_LENGTH_MAX = 200
+ADJUSTMENT_REASON_LENGTH_MAX = 500
+# Card networks refuse tiny charges; a deposit above ¥10M is a bank matter, not a card one.
+DEPOSIT_AMOUNT_JPY_MIN = 100
+DEPOSIT_AMOUNT_JPY_MAX = 10_000_000
+PAYOUT_AMOUNT_JPY_MIN = 1
+PAYOUT_AMOUNT_JPY_MAX = 10_000_000
+# Sweeps act on bounded batches so one round never holds locks for long.
+SWEEP_BATCH_MAX = 200

@@ -103,4 +103,21 @@ def seed_demo() -> list[User]:
                 },
             )
         users.append(user)
+    _seed_demo_money(users)
     return users
+
+
+def _seed_demo_money(users: list[User]) -> None:
+    """Clients start with a sandbox deposit so they can fund escrow straight away."""
+    from ishibashi.payments.providers import SANDBOX_CARD_SUCCEEDS
+    from ishibashi.payments.services import deposit_start
+
+    for user in users:
+        if user.is_client:
+            deposit_start(
+                user=user,
+                amount_jpy=300_000,
+                method="card",
+                card_number=SANDBOX_CARD_SUCCEEDS,
+                idempotency_key="demo:opening-deposit",
+            )

@@ -18,7 +18,12 @@ class Sweep:
 
 def registered_sweeps() -> list[Sweep]:
     """Every sweep, in the order they run. Imports stay inside to avoid app-loading cycles."""
-    return []
+    from ishibashi.payments.services import deposit_reconcile_pending, payout_settle_due
+
+    return [
+        Sweep("deposits_reconcile", deposit_reconcile_pending),
+        Sweep("payouts_settle", payout_settle_due),
+    ]
 
 
 def sweep_once() -> dict[str, int]:

@@ -1,0 +1,23 @@
+"""`ishibashi check-books`: prove the books balance; exit 1 and name the offender if not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ishibashi.ledger.selectors import books_check
+
+
+class Command(BaseCommand):
+    help = "Check every ledger invariant; exits non-zero and names each offender if one fails."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        problems = books_check()
+        if problems:
+            for problem in problems:
+                self.stderr.write(f"FAIL {problem.check}: {problem.detail}")
+            raise CommandError(f"the books do not hold: {len(problems)} problem(s)")
+        self.stdout.write(
+            "OK: every transfer balances, balances sum to zero, caches match entries."
+        )

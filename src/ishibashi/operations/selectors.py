@@ -1,0 +1,32 @@
+"""Operator reads: ledger totals by kind and the books check, for the console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+
+from ishibashi.ledger.models import LedgerAccount, Transfer
+from ishibashi.ledger.selectors import BooksProblem, books_check
+
+
+@dataclass(frozen=True)
+class BooksReport:
+    totals_by_kind: dict[str, int]
+    accounts: int
+    transfers: int
+    problems: list[BooksProblem]
+
+    @property
+    def is_balanced(self) -> bool:
+        return not self.problems
+
+
+def books_report() -> BooksReport:
+    rows = LedgerAccount.objects.values("kind").annotate(total=Sum("balance_jpy"), n=Count("id"))
+    return BooksReport(
+        totals_by_kind={row["kind"]: row["total"] for row in rows.order_by("kind")},
+        accounts=sum(row["n"] for row in rows),
+        transfers=Transfer.objects.count(),
+        problems=books_check(),
+    )

@@ -1,0 +1,30 @@
+"""System checks: refuse the sandbox provider in production, warn loudly when overridden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register(checks.Tags.security, deploy=False)
+def sandbox_provider_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    if settings.PAYMENT_PROVIDER != "sandbox" or not settings.IS_PRODUCTION:
+        return []
+    if not settings.ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION:
+        return [
+            checks.Error(
+                "The sandbox payment provider cannot run with production settings.",
+                hint="Configure a real provider, or set "
+                "ISHIBASHI_ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION=1.",
+                id="ishibashi.E001",
+            )
+        ]
+    return [
+        checks.Warning(
+            "PRODUCTION IS USING THE SANDBOX PAYMENT PROVIDER: no real money moves. "
+            "Confirm the legal structure of holding money (law.md L-70) before going live.",
+            id="ishibashi.W001",
+        )
+    ]
