@@ -16,8 +16,8 @@ WITHHOLDING_RATE_HIGH_PER_10000 = 2042
 def platform_fee_jpy(*, gross_jpy: int, fee_rate_bps: int) -> int:
     """Floor: a fractional yen of fee stays with the worker."""
     require_yen(gross_jpy)
-    if not 0 <= fee_rate_bps <= BPS_DENOMINATOR:
-        raise ValueError("fee rate must be 0..10000 basis points")
+    if type(fee_rate_bps) is not int or not 0 <= fee_rate_bps <= BPS_DENOMINATOR:
+        raise ValueError("fee rate must be an int of 0..10000 basis points")
     return div_floor(gross_jpy * fee_rate_bps, BPS_DENOMINATOR)
 
 

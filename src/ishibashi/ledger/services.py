@@ -69,6 +69,10 @@ def account_get_or_create(
     key = _account_key(kind, owner=owner, reference=reference)
     account = LedgerAccount.objects.filter(key=key).first()
     if account is not None:
+        # An escrow is found by its milestone; it must also belong to the client asking, or one
+        # client could refund another's escrow into their own wallet.
+        if account.kind != kind or account.owner_id != (owner.pk if owner else None):
+            raise LedgerAccountNotFound(_("No such account."))
         return account
     try:
         with transaction.atomic():
