@@ -668,7 +668,7 @@ def test_one_client_cannot_move_another_clients_escrow(make_user):
         services.deposit_credit(
             user=client_a, amount_jpy=5_000, idempotency_key="a-dep", reference="t"
         )
-        ledger_services.escrow_fund(
+        services.escrow_fund(
             client=client_a,
             escrow_reference="milestone:a1",
             amount_jpy=5_000,
