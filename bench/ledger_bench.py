@@ -9,10 +9,8 @@
     check (guarded), at 1 and 8 processes, database ishibashi_bench_hordak, from its own venv
     bench/.venv-hordak (created on first use).
 (d) (b) on a SQLite file at 1 and 2 workers.
-(e) pgbench running the ten statements (b) sends (ishibashi_transfer.pgbench) on (b)'s database:
-    Ishibashi's SQL without Python. --diagnose adds (e'), a leaner five-statement shape of the
-    same transfer, (f) a prototype sending that shape from Python without the ORM (bench code,
-    not Ishibashi's), and a cProfile of one worker.
+(e) pgbench running the five statements (b) sends (ishibashi_transfer.pgbench) on (b)'s
+    database: Ishibashi's SQL without Python. --diagnose adds a cProfile of one worker.
 
 PostgreSQL is reached at PGHOST (127.0.0.1):PGPORT (5432) as PGUSER (postgres) with PGPASSWORD if
 set; the three databases are dropped and created here, and dropped again at the end unless
@@ -47,7 +45,6 @@ HORDAK_VENV = BENCH / ".venv-hordak"
 HORDAK_PYTHON = HORDAK_VENV / "bin" / "python"
 HORDAK_SCRIPT = BENCH / "hordak_project" / "hordak_bench.py"
 PGBENCH_TRANSFER = BENCH / "ishibashi_transfer.pgbench"
-PGBENCH_LEAN = BENCH / "ishibashi_transfer_lean.pgbench"
 HORDAK_VERSIONS = ("django-hordak==2.0.0", "django-hordak")  # pinned first, then the newest
 SCRATCH = BENCH / ".scratch"  # the SQLite file and Ishibashi's var dir; removed at the end
 RESULTS = BENCH / "results"
@@ -386,18 +383,8 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         runs[f"e{clients}"] = timed(
             pgbench_run, pg, clients, args.seconds, DB_ISHIBASHI, PGBENCH_TRANSFER, wallets
         )
-        if args.diagnose:
-            log(f"(e') pgbench running a leaner statement shape, {clients} client(s)")
-            runs[f"l{clients}"] = timed(
-                pgbench_run, pg, clients, args.seconds, DB_ISHIBASHI, PGBENCH_LEAN, wallets
-            )
         log(f"(b) ishibashi transfer_create, {clients} worker(s), {args.seconds:g} s")
         runs[f"b{clients}"] = timed(ishibashi_run, pg_env, wallet_ids, clients, args.seconds)
-        if args.diagnose:
-            log(f"(f) prototype: the lean shape from Python, {clients} worker(s)")
-            runs[f"f{clients}"] = timed(
-                ishibashi_run, pg_env, wallet_ids, clients, args.seconds, "lean_worker"
-            )
         if hordak_ok:
             for mode, key in (("plain", "c"), ("guarded", "cg")):
                 log(f"(c) hordak {mode}, {clients} worker(s), {args.seconds:g} s")
@@ -445,8 +432,6 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     result["background_busy_pct"]["after"] = background_load()
 
     pairs = [("b", "a"), ("e", "a"), ("b", "e"), ("b", "c"), ("b", "cg"), ("c", "a")]
-    if args.diagnose:
-        pairs += [("l", "a"), ("l", "e"), ("f", "a"), ("f", "b")]
     result["ratios"] = {
         f"{top}{n}/{bottom}{n}": ratio(runs.get(f"{top}{n}"), runs.get(f"{bottom}{n}"))
         for top, bottom in pairs
@@ -476,10 +461,8 @@ def _remove_sqlite(path: Path) -> None:
 
 LABELS = {
     "a": "(a) pgbench tpcb-like",
-    "e": "(e) pgbench running Ishibashi's 10 statements",
-    "l": "(e') pgbench, a leaner 5-statement transfer",
+    "e": "(e) pgbench running Ishibashi's statements",
     "b": "(b) Ishibashi transfer_create, PostgreSQL",
-    "f": "(f) prototype: (e')'s SQL from Python, no ORM",
     "c": "(c) hordak transfer_to (plain)",
     "cg": "(c') hordak + lock + balance check",
     "d": "(d) Ishibashi transfer_create, SQLite",
@@ -528,8 +511,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
         "--diagnose", action="store_true",
-        help="also run the leaner SQL shape from pgbench (e') and from Python (f), and cProfile "
-        "one Ishibashi worker (bench/results/profile-<date>.txt); adds 5 x --seconds",
+        help="also cProfile one Ishibashi worker (bench/results/profile-<date>.txt); "
+        "adds 1 x --seconds",
     )  # fmt: skip
     args = parser.parse_args()
     if str(BENCH) not in sys.path:

@@ -98,6 +98,25 @@ def test_a_two_leg_transfer_moves_the_money_and_records_each_leg_with_its_runnin
     assert selectors.books_check() == []
 
 
+def test_the_transfer_returned_is_the_one_the_database_holds(make_user, clearing, wallet):
+    operator = make_user(email="operator@example.jp")
+
+    # when
+    returned = services.transfer_create(
+        idempotency_key="deposit:1", reason=TransferReason.DEPOSIT, reference="deposit:1",
+        memo="カード入金", created_by=operator,
+        legs=[Leg(clearing.pk, -3_000), Leg(wallet.pk, 3_000)],
+    )  # fmt: skip
+
+    # then
+    stored = Transfer.objects.get(pk=returned.pk)
+    fields = ("idempotency_key", "fingerprint", "reason", "currency", "reference", "memo",
+              "created_by_id", "created_at")  # fmt: skip
+    assert [getattr(returned, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert returned.created_by_id == operator.pk
+    assert {entry.created_at for entry in stored.entries.all()} == {stored.created_at}
+
+
 def test_a_three_leg_transfer_splits_one_debit_into_two_credits(make_user, clearing, funded_wallet):
     # given
     worker = make_user(email="worker@example.jp")
