@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -185,6 +186,55 @@ _WRITE_ENTRIES_AND_BALANCES_PG = (
 )
 
 
+# PostgreSQL: the whole transfer in one statement, one round trip. It locks the accounts in id
+# order, writes only if every account exists, is in yen and no guarded balance would go below
+# zero, and returns the locked rows either way, so the Python side can name what was wrong.
+# The sub-statements share one snapshot; the balances come from the locked (newest) rows.
+_TRANSFER_IN_ONE_STATEMENT_PG = (
+    "WITH leg AS (SELECT * FROM UNNEST(%s::bigint[], %s::bigint[])"  # noqa: S608
+    " AS leg(account_id, amount_jpy)),"
+    " locked AS MATERIALIZED (SELECT id, currency, is_guarded, balance_jpy"
+    f" FROM {_ACCOUNTS} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE),"
+    " admissible AS (SELECT count(*) = %s::int AND coalesce(bool_and(locked.currency = %s::text AND"
+    " (NOT locked.is_guarded OR locked.balance_jpy + leg.amount_jpy >= 0)), false) AS yes"
+    " FROM locked JOIN leg ON leg.account_id = locked.id),"
+    f" transfer AS (INSERT INTO {_TRANSFERS} (idempotency_key, fingerprint, reason, currency,"
+    " reference, memo, created_by_id, created_at)"
+    " SELECT %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::bigint,"
+    " %s::timestamptz FROM admissible WHERE admissible.yes"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),"
+    f" entries AS (INSERT INTO {_ENTRIES}"
+    " (transfer_id, account_id, amount_jpy, balance_after_jpy, created_at)"
+    " SELECT transfer.id, leg.account_id, leg.amount_jpy,"
+    " locked.balance_jpy + leg.amount_jpy, %s::timestamptz"
+    " FROM transfer CROSS JOIN leg JOIN locked ON locked.id = leg.account_id),"
+    f" balances AS (UPDATE {_ACCOUNTS} AS account"
+    " SET balance_jpy = locked.balance_jpy + leg.amount_jpy"
+    " FROM transfer CROSS JOIN leg JOIN locked ON locked.id = leg.account_id"
+    " WHERE account.id = leg.account_id)"
+    " SELECT (SELECT id FROM transfer), locked.id, locked.currency, locked.is_guarded,"
+    " locked.balance_jpy FROM locked ORDER BY locked.id"
+)
+
+
+def _transfer_in_one_statement(
+    *, ids: list[int], amounts: list[int], transfer_row: list[Any], created_at: Any
+) -> tuple[int | None, dict[int, tuple[str, bool, int]]]:
+    # A server-side prepared statement: Django's cursors bind parameters on the client, so the
+    # server would parse and plan this statement on every transfer, which costs more than
+    # running it (bench/README.md). Same connection, so the same transaction as the caller's.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            _TRANSFER_IN_ONE_STATEMENT_PG,
+            [ids, amounts, ids, len(ids), CURRENCY, *transfer_row, created_at],
+            prepare=True,
+        )
+        rows = cursor.fetchall()
+    transfer_id = rows[0][0] if rows else None
+    return transfer_id, {row[1]: (row[2], bool(row[3]), row[4]) for row in rows}
+
+
 def _lock_accounts(ids: list[int]) -> dict[int, tuple[str, bool, int]]:
     """Lock the accounts in id order; {id: (currency, is_guarded, balance_jpy)}.
 
@@ -257,7 +307,24 @@ def transfer_create(
     fingerprint = _fingerprint(reason=reason, reference=reference, legs=legs)
 
     ids = sorted(leg.account_id for leg in legs)
-    accounts = _lock_accounts(ids)
+    amount_by_id = {leg.account_id: leg.amount_jpy for leg in legs}
+    amounts = [amount_by_id[account_id] for account_id in ids]
+    now = clock.now()
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    created_by_id = created_by.pk if created_by is not None else None
+    transfer_row = [
+        idempotency_key, fingerprint, reason, CURRENCY, reference, memo, created_by_id, created_at,
+    ]  # fmt: skip
+    one_statement = connection.vendor == "postgresql"
+    transfer_id: int | None = None
+    if one_statement:
+        transfer_id, accounts = _transfer_in_one_statement(
+            ids=ids, amounts=amounts, transfer_row=transfer_row, created_at=created_at
+        )
+    else:
+        accounts = _lock_accounts(ids)
+
+    # The same checks the one statement made, in order, to say precisely what was wrong.
     if len(accounts) != len(ids):
         raise LedgerAccountNotFound(_("No such account."))
     if any(currency != CURRENCY for currency, _guarded, _balance in accounts.values()):
@@ -266,13 +333,11 @@ def transfer_create(
             _("All accounts of a transfer must be in yen."),
             "currency",
         )
-
-    amount_by_id = {leg.account_id: leg.amount_jpy for leg in legs}
-    amounts = [amount_by_id[account_id] for account_id in ids]
     after = [accounts[account_id][2] + amount_by_id[account_id] for account_id in ids]
     for account_id, balance_after in zip(ids, after, strict=True):
         _currency, is_guarded, balance = accounts[account_id]
         if is_guarded and balance_after < 0:
+            require(transfer_id is None, "an overdraft was written")
             # A replay of a transfer that went through before the balance dropped is answered
             # with that transfer, not with a refusal; the key is read only on this rare path.
             replayed = _replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
@@ -284,35 +349,23 @@ def transfer_create(
                 field="amount_jpy",
             )
 
-    now = clock.now()
-    created_at = connection.ops.adapt_datetimefield_value(now)
-    created_by_id = created_by.pk if created_by is not None else None
-    # ON CONFLICT waits for an in-flight insert of the same key, then yields nothing if it
-    # committed: a retry, concurrent or late, then reads and returns the first transfer.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_TRANSFER,
-            [
-                idempotency_key,
-                fingerprint,
-                reason,
-                CURRENCY,
-                reference,
-                memo,
-                created_by_id,
-                created_at,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    if not one_statement:
+        # ON CONFLICT waits for an in-flight insert of the same key, then yields nothing if it
+        # committed: a retry, concurrent or late, then reads and returns the first transfer.
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_TRANSFER, transfer_row)
+            row = cursor.fetchone()
+        transfer_id = row[0] if row is not None else None
+        if transfer_id is not None:
+            _write_entries_and_balances(
+                transfer_id=transfer_id, created_at=created_at, ids=ids, amounts=amounts,
+                after=after,
+            )  # fmt: skip
+    if transfer_id is None:
         replayed = _replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
         require(replayed is not None, "idempotency key conflict without an existing transfer")
         assert replayed is not None
         return replayed
-    transfer_id = row[0]
-    _write_entries_and_balances(
-        transfer_id=transfer_id, created_at=created_at, ids=ids, amounts=amounts, after=after
-    )
     transfer = Transfer(
         pk=transfer_id,
         idempotency_key=idempotency_key,
