@@ -4,16 +4,14 @@ SQLite queues writers (BEGIN IMMEDIATE, WAL, busy timeout); PostgreSQL queues th
 taken in account-id order. Either way no money is created, lost or moved twice.
 """
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
-from ishibashi.core.errors import ApplicationError
 from ishibashi.ledger import selectors, services
 from ishibashi.ledger.errors import LedgerErrorCode
 from ishibashi.ledger.models import AccountKind, Entry, LedgerAccount, Transfer, TransferReason
 from ishibashi.ledger.services import Leg
+from tests.concurrency.racing import race as _race
 
 THREADS = 8
 
@@ -24,37 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _cheap_password_hashing(settings):
     """Sign-up hashes a password; these tests are about money, so hash it cheaply."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def _race(count, work):
-    """Run work(n) for n in 0..count-1, one thread each, released together by a barrier.
-
-    Returns one ("ok", value) or ("refused", ApplicationError) per thread, in thread order.
-    Anything else a thread raised (a deadlock, "database is locked") fails the test.
-    """
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-    unexpected = []
-
-    def run(n):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[n] = ("ok", work(n))
-        except ApplicationError as refusal:
-            outcomes[n] = ("refused", refusal)
-        except Exception as error:  # a database error here is the bug this test looks for
-            unexpected.append((n, repr(error)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    assert unexpected == []
-    return outcomes
 
 
 def _atomic(use_case, **arguments):

@@ -58,6 +58,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     preferred_language = models.CharField(
         _("language"), max_length=8, choices=[("ja", "日本語"), ("en", "English")], default="ja"
     )
+    # 本人確認: set by an operator after checking documents; shown on every job card.
+    identity_verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=clock.now)

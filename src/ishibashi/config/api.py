@@ -10,7 +10,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ishibashi.accounts.api import auth_router, me_router, users_router
+from ishibashi.contracts.api import contracts_router
 from ishibashi.core.errors import ApplicationError
+from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
 
@@ -35,9 +37,23 @@ def application_error_handler(request: HttpRequest, error: ApplicationError) -> 
 
 
 def _field_of(location: Any) -> str | None:
-    # ninja reports ("body", "payload", "email"); the person needs the last named part.
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return parts[-1] if parts else None
+    """ninja's error location as the services name fields: "milestones[0].due_on".
+
+    ninja reports ("body", "payload", "milestones", 0, "due_on") for a body, and ("query", "page")
+    or ("path", "job_id") otherwise: drop where it came from and the body's parameter name.
+    """
+    parts = list(location)
+    if parts and parts[0] == "body":
+        parts = parts[2:]
+    elif parts and parts[0] in ("query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    field = ""
+    for part in parts:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        else:
+            field += f".{part}" if field else str(part)
+    return field or None
 
 
 @api.exception_handler(ValidationError)
@@ -93,3 +109,6 @@ api.add_router("/users/", users_router)
 api.add_router("/wallet", wallet_router)
 api.add_router("/sandbox/", sandbox_router)
 api.add_router("/operations/", operations_router)
+api.add_router("/jobs", jobs_router)
+api.add_router("/proposals", proposals_router)
+api.add_router("/contracts", contracts_router)

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "ishibashi.accounts",
     "ishibashi.ledger",
     "ishibashi.payments",
+    "ishibashi.jobs",
+    "ishibashi.contracts",
     "ishibashi.operations",
 ]
 
@@ -134,6 +136,11 @@ def _databases() -> dict[str, Any]:
     elif database["ENGINE"] == "django.db.backends.postgresql":
         database["CONN_MAX_AGE"] = int(os.environ.get("ISHIBASHI_DB_CONN_MAX_AGE", "60"))
         database["CONN_HEALTH_CHECKS"] = True
+        # Django binds parameters on the client and never prepares; the ledger's hot statement
+        # asks for a server-side prepared statement (decision 0003). Turn this off behind a
+        # transaction-pooling PgBouncer, which cannot keep prepared statements.
+        prepared = env_bool("ISHIBASHI_DB_PREPARED_STATEMENTS", default=True)
+        database["OPTIONS"] = {"prepare_threshold": 5 if prepared else None}
     else:
         raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL")
     return {"default": database}
@@ -210,6 +217,8 @@ EMAIL_BACKEND = os.environ.get(
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+# Where the file-based backend writes mail (the browser tests' server uses it); unused otherwise.
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get(
     "ISHIBASHI_DEFAULT_FROM_EMAIL", "Ishibashi <no-reply@localhost>"
 )
@@ -219,6 +228,16 @@ SITE_URL = os.environ.get("ISHIBASHI_SITE_URL", "http://localhost:8000")
 # Money rules, snapshotted onto each contract when it is signed (basis points: 1000 = 10 %).
 PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1000"))
 
+# Contract terms snapshotted at hire. Inspection (検収) days are bounded so that the latest
+# automatic approval stays inside the Freelance Act's 60 days from delivery (law.md L-20, L-26).
+INSPECTION_DAYS_DEFAULT = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_DEFAULT", "7"))
+INSPECTION_DAYS_MIN = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_MIN", "3"))
+INSPECTION_DAYS_MAX = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_MAX", "14"))
+# Job categories whose pay is subject to withholding when an individual is paid by a withholding
+# agent (law.md L-50, L-51): design, writing and translation; programming and data entry are not.
+WITHHOLDING_CATEGORIES = frozenset(
+    env_list("ISHIBASHI_WITHHOLDING_CATEGORIES", ["design", "writing", "translation"])
+)
 PAYMENT_PROVIDER = os.environ.get("ISHIBASHI_PAYMENT_PROVIDER", "sandbox")
 ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION = env_bool(
     "ISHIBASHI_ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION", default=False

@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", core_views.healthz_view, name="healthz"),
     path("accounts/", include("ishibashi.accounts.urls")),
     path("wallet/", include("ishibashi.payments.urls")),
+    path("jobs/", include("ishibashi.jobs.urls")),
+    path("contracts/", include("ishibashi.contracts.urls")),
     path("operations/", include("ishibashi.operations.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

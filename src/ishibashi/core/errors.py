@@ -61,3 +61,10 @@ class Conflict(ApplicationError):
 class RateLimited(ApplicationError):
     http_status = 429
     default_code = "rate_limited"
+
+
+class Forbidden(ApplicationError):
+    """The object is visible to the user, but this action is someone else's to take."""
+
+    http_status = 403
+    default_code = "forbidden"

@@ -40,3 +40,26 @@ PAYOUT_AMOUNT_JPY_MIN = 1
 PAYOUT_AMOUNT_JPY_MAX = 10_000_000
 # Sweeps act on bounded batches so one round never holds locks for long.
 SWEEP_BATCH_MAX = 200
+
+# Jobs. A title fits one line of a job card; a description is a page, not a book.
+JOB_TITLE_LENGTH_MAX = 100
+JOB_DESCRIPTION_LENGTH_MAX = 10_000
+JOB_SCOPE_FIELD_LENGTH_MAX = 4_000
+JOB_BUDGET_JPY_MIN = 1_000
+JOB_BUDGET_JPY_MAX = 100_000_000
+# A recruiting window longer than three months is a stale post (law.md L-40).
+JOB_RECRUITING_DAYS_MAX = 90
+REVISION_ROUNDS_MAX = 10
+# Job search: terms shorter than this cannot use a trigram index and fall back to a scan.
+SEARCH_QUERY_LENGTH_MAX = 100
+# Proposals.
+COVER_LETTER_LENGTH_MAX = 5_000
+PROPOSAL_MILESTONES_MAX = 12
+MILESTONE_TITLE_LENGTH_MAX = 100
+MILESTONE_AMOUNT_JPY_MIN = 500
+MILESTONE_AMOUNT_JPY_MAX = 10_000_000
+# A plan reaching further than two years out is a guess, not a due date.
+MILESTONE_DUE_DAYS_MAX = 730
+CONSULTATION_AMOUNT_JPY_MAX = 50_000
+MESSAGE_LENGTH_MAX = 5_000
+DECLINE_REASON_LENGTH_MAX = 500

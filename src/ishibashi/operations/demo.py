@@ -104,6 +104,7 @@ def seed_demo() -> list[User]:
             )
         users.append(user)
     _seed_demo_money(users)
+    _seed_demo_jobs({user.email: user for user in users})
     return users
 
 
@@ -120,4 +121,122 @@ def _seed_demo_money(users: list[User]) -> None:
                 method="card",
                 card_number=SANDBOX_CARD_SUCCEEDS,
                 idempotency_key="demo:opening-deposit",
+            )
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    client: str
+    title: str
+    description: str
+    category: str
+    budget: tuple[int, int]
+    deliverables: str
+    acceptance: str
+    out_of_scope: str = ""
+    contract_type: str = "fixed"
+
+
+DEMO_JOBS: tuple[DemoJob, ...] = (
+    DemoJob(
+        client="client@example.jp",
+        title="WordPressサーバー移行作業（深夜切り替えあり）",
+        description="レンタルサーバーからVPSへWordPressサイト3件を移行します。DNS切り替えは深夜2時〜4時に"
+        "お願いします。事前調査・待機・実作業・完了確認に分けてお支払いします。",
+        category="server_infrastructure",
+        budget=(80_000, 150_000),
+        deliverables="移行済みのサイト3件、作業報告書",
+        acceptance="新サーバーで全ページとフォームが動作すること",
+        out_of_scope="デザイン変更、プラグインの追加",
+    ),
+    DemoJob(
+        client="client@example.jp",
+        title="コーポレートサイトのLP制作（レスポンシブ対応）",
+        description="新サービスのランディングページ1枚をHTML/CSSで制作してください。デザインカンプあり。",
+        category="web_development",
+        budget=(50_000, 100_000),
+        deliverables="HTML/CSS一式",
+        acceptance="主要ブラウザとスマートフォンで崩れずに表示されること",
+    ),
+    DemoJob(
+        client="shop@example.jp",
+        title="ネットショップ開設のお手伝い（商品登録50点）",
+        description="雑貨店のネットショップを開設します。商品写真と説明文の登録をお願いします。",
+        category="data_entry",
+        budget=(20_000, 40_000),
+        deliverables="登録済みの商品ページ50点",
+        acceptance="全商品が価格と写真つきで公開されていること",
+    ),
+    DemoJob(
+        client="both@example.jp",
+        title="英文契約書の翻訳チェック（校正）",
+        description="日本語に翻訳済みの英文契約書（約8,000字）の校正をお願いします。",
+        category="translation",
+        budget=(15_000, 30_000),
+        deliverables="修正履歴つきの校正済みファイル",
+        acceptance="誤訳・表記ゆれの指摘が反映されていること",
+    ),
+)
+
+
+def _seed_demo_jobs(people: dict[str, User]) -> None:
+    """Open jobs to browse, and one hired with the seed's four-part split, unless already there."""
+    import datetime as dt
+
+    from ishibashi.core import clock
+    from ishibashi.jobs import services as jobs
+    from ishibashi.jobs.models import Job
+
+    for demo in DEMO_JOBS:
+        client = people[demo.client]
+        if Job.objects.filter(client=client, title=demo.title).exists():
+            continue
+        job = jobs.job_create(
+            client=client,
+            publish=True,
+            data=jobs.JobInput(
+                title=demo.title,
+                description=demo.description,
+                category=demo.category,
+                contract_type=demo.contract_type,
+                budget_min_jpy=demo.budget[0],
+                budget_max_jpy=demo.budget[1],
+                recruiting_deadline=clock.now() + dt.timedelta(days=14),
+                desired_delivery_on=jobs.today() + dt.timedelta(days=45),
+                scope_deliverables=demo.deliverables,
+                scope_acceptance_criteria=demo.acceptance,
+                scope_out_of_scope=demo.out_of_scope,
+                revision_rounds=2,
+            ),
+        )
+        if demo is DEMO_JOBS[0]:
+            proposal = jobs.proposal_create(
+                worker=people["worker@example.jp"],
+                job_id=job.pk,
+                data=jobs.ProposalInput(
+                    cover_letter="サーバー移行の経験が8年あります。深夜の切り替えにも対応します。"
+                    "事前調査・待機・実作業・完了確認に分けたお見積りです。",
+                    total_jpy=120_000,
+                    milestones=jobs.split_pay_plan(
+                        total_jpy=120_000, due_on=jobs.today() + dt.timedelta(days=21)
+                    ),
+                ),
+            )
+            jobs.proposal_hire(client=client, proposal_id=proposal.pk)
+        elif demo is DEMO_JOBS[1]:
+            jobs.proposal_create(
+                worker=people["designer@example.jp"],
+                job_id=job.pk,
+                data=jobs.ProposalInput(
+                    cover_letter="デザインカンプからのコーディングが得意です。",
+                    total_jpy=80_000,
+                    milestones=[
+                        jobs.MilestoneInput(
+                            title="コーディング一式",
+                            kind="main_work",
+                            amount_jpy=80_000,
+                            due_on=jobs.today() + dt.timedelta(days=20),
+                        )
+                    ],
+                ),
             )

@@ -18,11 +18,13 @@ class Sweep:
 
 def registered_sweeps() -> list[Sweep]:
     """Every sweep, in the order they run. Imports stay inside to avoid app-loading cycles."""
+    from ishibashi.jobs.services import jobs_expire_overdue
     from ishibashi.payments.services import deposit_reconcile_pending, payout_settle_due
 
     return [
         Sweep("deposits_reconcile", deposit_reconcile_pending),
         Sweep("payouts_settle", payout_settle_due),
+        Sweep("jobs_expire", jobs_expire_overdue),
     ]
 
 

@@ -6,7 +6,10 @@ from django.core.management import call_command
 from ishibashi.accounts.models import User
 from ishibashi.accounts.services import user_authenticate
 from ishibashi.config.cli import main
-from ishibashi.operations.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
+from ishibashi.contracts.models import Contract
+from ishibashi.jobs.models import Job, JobState
+from ishibashi.jobs.selectors import JobFilters, job_search
+from ishibashi.operations.demo import DEMO_JOBS, DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
 from ishibashi.operations.worker import WorkerLoop
 
 
@@ -18,6 +21,20 @@ def test_seed_demo_is_idempotent_and_its_log_ins_work(db):
     for person in DEMO_PEOPLE:
         user = user_authenticate(email=person.email, password=DEMO_PASSWORD, ip_address=None)
         assert user.display_name == person.display_name
+
+
+def test_the_demo_has_jobs_to_browse_and_a_hired_contract_awaiting_escrow(db):
+    seed_demo()
+    seed_demo()
+
+    assert Job.objects.filter(state=JobState.OPEN).count() == len(DEMO_JOBS) - 1
+    found = job_search(JobFilters(q="ネットショップ")).jobs
+    assert [job.title for job in found] == ["ネットショップ開設のお手伝い（商品登録50点）"]
+    contract = Contract.objects.get()
+    assert contract.worker.email == "worker@example.jp"
+    assert [m.title for m in contract.milestones.all()] == [
+        "事前調査", "待機・深夜対応", "実作業", "作業完了確認",
+    ]  # fmt: skip
 
 
 def test_seed_demo_command_prints_the_log_ins(db, capsys):

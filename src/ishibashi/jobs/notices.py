@@ -1,0 +1,86 @@
+"""The mails that jobs and proposals send: a proposal arrived, declined, a message, a contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ishibashi.core.notices import notify
+from ishibashi.jobs.models import Job, Proposal, ProposalMessage
+
+if TYPE_CHECKING:
+    from ishibashi.contracts.models import Contract
+
+
+def proposal_received(*, proposal: Proposal) -> None:
+    job = proposal.job
+    title, worker = job.title, proposal.worker.display_name
+    notify(
+        user=job.client,
+        compose=lambda: (
+            _("New proposal on “%(title)s”") % {"title": title},
+            _("%(worker)s sent a proposal on your job “%(title)s”.")
+            % {"worker": worker, "title": title},
+        ),
+        path=reverse("jobs:proposal_detail", args=[proposal.pk]),
+    )
+
+
+def proposals_declined(*, job: Job, proposals: Sequence[Proposal]) -> None:
+    title = job.title
+    for proposal in proposals:
+        reason = proposal.decline_reason
+        notify(
+            user=proposal.worker,
+            compose=lambda reason=reason: (  # type: ignore[misc]
+                _("Your proposal on “%(title)s” was not selected") % {"title": title},
+                _("Your proposal on “%(title)s” was not selected.") % {"title": title}
+                + (f"\n\n{reason}" if reason else ""),
+            ),
+            path=reverse("jobs:proposal_detail", args=[proposal.pk]),
+        )
+
+
+def proposal_message_posted(*, message: ProposalMessage, proposal: Proposal) -> None:
+    recipient = proposal.job.client if message.author_id == proposal.worker_id else proposal.worker
+    title, author = proposal.job.title, message.author.display_name
+    notify(
+        user=recipient,
+        compose=lambda: (
+            _("New message about “%(title)s”") % {"title": title},
+            _("%(author)s wrote to you about “%(title)s”.") % {"author": author, "title": title},
+        ),
+        path=reverse("jobs:proposal_detail", args=[proposal.pk]),
+    )
+
+
+def contract_started(*, contract: Contract) -> None:
+    title = contract.title
+    path = reverse("contracts:detail", args=[contract.pk])
+    notify(
+        user=contract.worker,
+        compose=lambda: (
+            _("You were hired: “%(title)s”") % {"title": title},
+            _(
+                "The client hired your proposal for “%(title)s”. Do not start work on a "
+                "milestone until its escrow (仮払い) is funded; the contract page shows when."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )
+    notify(
+        user=contract.client,
+        compose=lambda: (
+            _("Contract started: “%(title)s”") % {"title": title},
+            _(
+                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
+                "(仮払い) so the worker can begin."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )

@@ -1,0 +1,201 @@
+"""Reads for jobs and proposals: search and browse, one job, its proposals, a thread.
+
+Every read that returns something private takes the viewer and answers "not found" for anything
+the viewer may not see, so an id never reveals that an object exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+
+from ishibashi.accounts.models import User
+from ishibashi.core import limits
+from ishibashi.core.errors import InvalidInput, NotFound
+from ishibashi.core.text import has_forbidden_characters
+from ishibashi.jobs.models import (
+    ClientJobStats,
+    ContractType,
+    Job,
+    JobCategory,
+    JobState,
+    Proposal,
+    ProposalMessage,
+    ProposalState,
+)
+
+# Shown above every pre-contract thread: free work before escrow is what the seeds' workers lost.
+# Translators: the Japanese ends with the platform's phrase 「契約後に相談しましょう」.
+THREAD_REMINDER = _(
+    "Before the contract, agree on the scope and the price only. Detailed work and advice "
+    "belong after the contract, once the first milestone is funded."
+)
+
+# FTS5's trigram tokenizer, like pg_trgm, needs three characters to use its index.
+TRIGRAM = 3
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    q: str = ""
+    category: str = ""
+    contract_type: str = ""
+    # A job matches when its budget range reaches into [budget_min_jpy, budget_max_jpy].
+    budget_min_jpy: int | None = None
+    budget_max_jpy: int | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    page: int
+    has_next: bool
+
+
+def search_terms(q: str) -> list[str]:
+    """Split on any whitespace (全角スペース too); a user types 「サーバー　移行」 as two terms."""
+    return [term for term in re.split(r"\s+", q.strip()) if term][:5]
+
+
+def _fts5_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _matching(jobs: QuerySet[Job], terms: list[str]) -> QuerySet[Job]:
+    """Jobs whose title or description contains every term as a substring."""
+    indexed = [term for term in terms if len(term) >= TRIGRAM]
+    short = [term for term in terms if len(term) < TRIGRAM]
+    if connection.vendor == "sqlite" and indexed:
+        match = " AND ".join(_fts5_phrase(term) for term in indexed)
+        jobs = jobs.filter(
+            pk__in=RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
+        )
+    else:
+        # PostgreSQL: ILIKE '%term%' is served by the pg_trgm GIN indexes (migration 0002).
+        short = terms
+    for term in short:
+        jobs = jobs.filter(Q(title__icontains=term) | Q(description__icontains=term))
+    return jobs
+
+
+def _checked_filters(filters: JobFilters) -> JobFilters:
+    if len(filters.q) > limits.SEARCH_QUERY_LENGTH_MAX:
+        raise InvalidInput(_("The search text is too long."), field="q")
+    if has_forbidden_characters(filters.q):
+        raise InvalidInput(_("This text contains characters that cannot be used."), field="q")
+    if filters.category and filters.category not in JobCategory.values:
+        raise InvalidInput(_("Choose one of the listed options."), field="category")
+    if filters.contract_type and filters.contract_type not in ContractType.values:
+        raise InvalidInput(_("Choose one of the listed options."), field="contract_type")
+    for name in ("budget_min_jpy", "budget_max_jpy"):
+        value = getattr(filters, name)
+        if value is not None and not 0 <= value <= limits.JOB_BUDGET_JPY_MAX:
+            raise InvalidInput(_("Enter an amount in yen."), field=name)
+    if not 1 <= filters.page <= 1000:
+        raise InvalidInput(_("No such page."), field="page")
+    return filters
+
+
+def job_search(filters: JobFilters) -> JobPage:
+    """Open jobs, newest first, filtered and searched; a page plus whether another follows."""
+    filters = _checked_filters(filters)
+    jobs = Job.objects.filter(state=JobState.OPEN)
+    if filters.category:
+        jobs = jobs.filter(category=filters.category)
+    if filters.contract_type:
+        jobs = jobs.filter(contract_type=filters.contract_type)
+    if filters.budget_min_jpy is not None:
+        jobs = jobs.filter(budget_max_jpy__gte=filters.budget_min_jpy)
+    if filters.budget_max_jpy is not None:
+        jobs = jobs.filter(budget_min_jpy__lte=filters.budget_max_jpy)
+    terms = search_terms(filters.q)
+    if terms:
+        jobs = _matching(jobs, terms)
+    size = limits.PAGE_SIZE_DEFAULT
+    start = (filters.page - 1) * size
+    found = list(
+        jobs.select_related("client", "client__job_stats").order_by("-published_at", "-id")[
+            start : start + size + 1
+        ]
+    )
+    return JobPage(jobs=found[:size], page=filters.page, has_next=len(found) > size)
+
+
+def job_get_for_viewer(*, viewer: User | None, job_id: int) -> Job:
+    """A published job for anyone; a draft only for its client."""
+    job = Job.objects.select_related("client", "client__job_stats").filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("No such job."))
+    if job.state == JobState.DRAFT and (viewer is None or viewer.pk != job.client_id):
+        raise NotFound(_("No such job."))
+    return job
+
+
+def job_list_for_client(*, client: User) -> QuerySet[Job]:
+    return Job.objects.filter(client=client).order_by("-created_at", "-id")
+
+
+def client_stats(client: User) -> ClientJobStats:
+    """The hiring record shown on job cards; an unsaved zero record for a new client."""
+    try:
+        return client.job_stats
+    except ClientJobStats.DoesNotExist:
+        return ClientJobStats(client=client)
+
+
+def proposals_for_job(*, viewer: User, job: Job) -> QuerySet[Proposal]:
+    """The client (and operators) see every proposal; a worker sees only their own."""
+    proposals = (
+        Proposal.objects.filter(job=job)
+        .select_related("worker", "job", "job__client")
+        .prefetch_related("milestones")
+        .order_by("-created_at", "-id")
+    )
+    if viewer.pk == job.client_id or viewer.is_staff:
+        return proposals
+    return proposals.filter(worker=viewer)
+
+
+def proposal_get_for_viewer(*, viewer: User, proposal_id: int) -> Proposal:
+    proposal = (
+        Proposal.objects.select_related("job", "job__client", "worker")
+        .prefetch_related("milestones")
+        .filter(pk=proposal_id)
+        .first()
+    )
+    if proposal is None or not (
+        viewer.pk in (proposal.worker_id, proposal.job.client_id) or viewer.is_staff
+    ):
+        raise NotFound(_("No such proposal."))
+    return proposal
+
+
+def own_open_proposal(*, worker: User, job: Job) -> Proposal | None:
+    return Proposal.objects.filter(job=job, worker=worker, state=ProposalState.OPEN).first()
+
+
+def proposal_messages(*, proposal: Proposal) -> QuerySet[ProposalMessage]:
+    return ProposalMessage.objects.filter(proposal=proposal).select_related("author").order_by("id")
+
+
+def proposal_warnings(proposal: Proposal) -> list[str]:
+    """What the client should notice before hiring: dates after the desired delivery, budget."""
+    job = proposal.job
+    warnings = []
+    late = [m for m in proposal.milestones.all() if m.due_on > job.desired_delivery_on]
+    if late:
+        warnings.append(
+            str(
+                _("%(count)d milestone(s) are due after the desired delivery date (%(date)s).")
+                % {"count": len(late), "date": job.desired_delivery_on.isoformat()}
+            )
+        )
+    if proposal.total_jpy > job.budget_max_jpy:
+        warnings.append(str(_("The price is above the job's budget.")))
+    return warnings

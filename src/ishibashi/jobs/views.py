@@ -1,0 +1,525 @@
+"""Job and proposal pages: parse the form, call the same services and selectors as the API, render.
+
+A refusal from a service is shown next to the field it names; "not found" and "someone else's
+to do" refusals get the 404 and 403 pages, so a page never tells more than the API does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ishibashi.accounts.models import User
+from ishibashi.core import limits
+from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.jobs import forms, selectors, services
+from ishibashi.jobs.models import (
+    ClientJobStats,
+    Job,
+    JobState,
+    MilestoneKind,
+    ProposalKind,
+    ProposalState,
+)
+from ishibashi.jobs.selectors import JobFilters
+
+# Rows the proposal form starts with: room for the four-part template without adding any.
+PROPOSAL_ROWS_DEFAULT = 4
+# Page links shown before the current one; the list has no total count (that would be a query
+# per search), so the pager goes back a few pages and forward one at a time.
+PAGER_PAGES_BEFORE = 4
+# The same bound the selector puts on a search: deeper pages are never read by a person.
+PAGES_MAX = 1000
+MILESTONE_FIELD = re.compile(r"milestones\[(\d+)\]\.(\w+)")
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _refusal_page(request: HttpRequest, error: ApplicationError) -> HttpResponse | None:
+    """The 404 or 403 page for refusals about who may see or do what; None for the rest."""
+    if isinstance(error, NotFound):
+        return render(request, "404.html", {"message": error.message}, status=404)
+    if isinstance(error, Forbidden):
+        return render(request, "jobs/forbidden.html", {"message": error.message}, status=403)
+    return None
+
+
+def _show_error(form: Form, error: ApplicationError) -> None:
+    """Put a service's refusal next to its field, or at the top of the form."""
+    form.add_error(error.field if error.field in form.fields else None, str(error.message))
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(number, 1), PAGES_MAX)
+
+
+def _page_of(items: Any, number: int) -> tuple[list[Any], bool]:
+    """One page and whether another follows, in a single query."""
+    size = limits.PAGE_SIZE_DEFAULT
+    start = (number - 1) * size
+    found = list(items[start : start + size + 1])
+    return found[:size], len(found) > size
+
+
+def _pager(number: int, has_next: bool) -> dict[str, Any]:
+    numbers = list(range(max(1, number - PAGER_PAGES_BEFORE), number + 1))
+    if has_next:
+        numbers.append(number + 1)
+    return {"number": number, "numbers": numbers, "has_next": has_next}
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobCard:
+    job: Job
+    stats: ClientJobStats
+
+
+@require_GET
+def job_list_view(request: HttpRequest) -> HttpResponse:
+    """Open jobs, newest first: one query for the page, whatever its length (no N+1)."""
+    form = forms.JobFilterForm(request.GET)
+    found = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            found = selectors.job_search(
+                JobFilters(
+                    q=data["q"],
+                    category=data["category"],
+                    contract_type=data["contract_type"],
+                    budget_min_jpy=data["budget_min_jpy"],
+                    budget_max_jpy=data["budget_max_jpy"],
+                    page=1 if data["page"] is None else data["page"],
+                )
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+    context = {
+        "form": form,
+        "cards": [JobCard(job=job, stats=selectors.client_stats(job.client)) for job in found.jobs]
+        if found
+        else [],
+        "pager": _pager(found.page, found.has_next) if found else None,
+    }
+    return render(request, "jobs/list.html", context)
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+def _is_editable(job: Job) -> bool:
+    """Mirrors job_update's guard, only to decide whether to offer the edit button."""
+    return job.state in (JobState.DRAFT, JobState.OPEN) and not job.proposal_count
+
+
+@require_GET
+def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    try:
+        job = selectors.job_get_for_viewer(viewer=viewer, job_id=job_id)
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    is_owner = viewer is not None and viewer.pk == job.client_id
+    proposals = (
+        list(selectors.proposals_for_job(viewer=viewer, job=job)[: limits.PAGE_SIZE_MAX])
+        if viewer is not None
+        else []
+    )
+    has_open_proposal = any(
+        p.state == ProposalState.OPEN and p.kind == ProposalKind.PROPOSAL for p in proposals
+    )
+    context = {
+        "job": job,
+        "stats": selectors.client_stats(job.client),
+        "is_owner": is_owner,
+        "can_edit": is_owner and _is_editable(job),
+        "proposals": proposals,
+        "can_propose": job.is_open and not is_owner and not has_open_proposal,
+    }
+    return render(request, "jobs/detail.html", context)
+
+
+@login_required
+@require_GET
+def my_jobs_view(request: HttpRequest) -> HttpResponse:
+    number = _page_number(request)
+    jobs, has_next = _page_of(selectors.job_list_for_client(client=_user(request)), number)
+    rows = [{"job": job, "can_edit": _is_editable(job)} for job in jobs]
+    return render(request, "jobs/mine.html", {"rows": rows, "pager": _pager(number, has_next)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_create_view(request: HttpRequest) -> HttpResponse:
+    form = forms.JobForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        publish = request.POST.get("action") == "publish"
+        try:
+            job = services.job_create(client=_user(request), data=form.job_input(), publish=publish)
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Your job is published.")
+                if publish
+                else _("Saved as a draft. Only you can see it until you publish it."),
+            )
+            return redirect("jobs:detail", job_id=job.pk)
+    return render(request, "jobs/job_form.html", {"form": form, "job": None})
+
+
+def _job_initial(job: Job) -> dict[str, Any]:
+    names = [name for name in forms.JobForm.base_fields if hasattr(job, name)]
+    return {name: getattr(job, name) for name in names}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_edit_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        job = selectors.job_get_for_viewer(viewer=user, job_id=job_id)
+        if job.client_id != user.pk:
+            raise Forbidden(_("Only the client who posted this job can change it."))
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    if request.method == "GET" and not _is_editable(job):
+        messages.error(
+            request, _("This job can no longer be edited: it has proposals or has ended.")
+        )
+        return redirect("jobs:detail", job_id=job.pk)
+    form = forms.JobForm(request.POST or None, initial=_job_initial(job))
+    if request.method == "POST" and form.is_valid():
+        publish = request.POST.get("action") == "publish" and job.state == JobState.DRAFT
+        try:
+            services.job_update(client=user, job_id=job.pk, data=form.job_input())
+            if publish:
+                services.job_publish(client=user, job_id=job.pk)
+        except ApplicationError as error:
+            refusal = _refusal_page(request, error)
+            if refusal:
+                return refusal
+            _show_error(form, error)
+        else:
+            messages.success(request, _("Your job is published.") if publish else _("Saved."))
+            return redirect("jobs:detail", job_id=job.pk)
+    return render(request, "jobs/job_form.html", {"form": form, "job": job})
+
+
+def _back_to_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Back where the button was: the "my jobs" list or the job page."""
+    if request.POST.get("next") == "mine":
+        return redirect("jobs:mine")
+    return redirect("jobs:detail", job_id=job_id)
+
+
+@login_required
+@require_POST
+def job_publish_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        services.job_publish(client=_user(request), job_id=job_id)
+    except ApplicationError as error:
+        refusal = _refusal_page(request, error)
+        if refusal:
+            return refusal
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Your job is published."))
+    return _back_to_job(request, job_id)
+
+
+@login_required
+@require_POST
+def job_close_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        services.job_close(client=_user(request), job_id=job_id)
+    except ApplicationError as error:
+        refusal = _refusal_page(request, error)
+        if refusal:
+            return refusal
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request, _("Recruiting has ended. Workers with open proposals have been told.")
+        )
+    return _back_to_job(request, job_id)
+
+
+# --- proposing --------------------------------------------------------------------------------
+
+
+def _template_due_on(job: Job) -> dt.date:
+    """The due date a template fills in: the client's desired date while it is still ahead."""
+    tomorrow = services.today() + dt.timedelta(days=1)
+    return max(job.desired_delivery_on, tomorrow)
+
+
+def _with_plan(data: QueryDict, plan: list[services.MilestoneInput], *, kind: str) -> QueryDict:
+    """The posted form with its milestone rows replaced by the plan, to draw it filled in."""
+    filled = data.copy()
+    for key in [key for key in filled if key.startswith("milestones-")]:
+        del filled[key]
+    for index, row in enumerate(plan):
+        prefix = f"milestones-{index}"
+        filled[f"{prefix}-title"] = row.title
+        filled[f"{prefix}-kind"] = row.kind
+        filled[f"{prefix}-amount_jpy"] = str(row.amount_jpy)
+        filled[f"{prefix}-due_on"] = row.due_on.isoformat()
+    filled["rows"] = str(len(plan))
+    filled["kind"] = kind
+    return filled
+
+
+def _plan_from_template(
+    form: forms.ProposalForm, job: Job, action: str
+) -> list[services.MilestoneInput] | None:
+    total = form.cleaned_data.get("total_jpy")
+    if not total or total < 1:
+        form.add_error("total_jpy", _("Enter the total first: the template splits it."))
+        return None
+    due_on = _template_due_on(job)
+    if action == "consultation":
+        title = str(ProposalKind.CONSULTATION.label)
+        kind = MilestoneKind.CONSULTATION
+        return [services.MilestoneInput(title=title, kind=kind, amount_jpy=total, due_on=due_on)]
+    return services.split_pay_plan(total_jpy=total, due_on=due_on)
+
+
+def _show_proposal_error(
+    form: forms.ProposalForm,
+    filled: list[tuple[int, forms.MilestoneRowForm]],
+    plan_errors: list[str],
+    error: ApplicationError,
+) -> None:
+    """Put the refusal where it belongs: "milestones[2].amount_jpy" is the third non-empty row.
+
+    The service numbers only the rows it was given, so an empty row left in between is skipped
+    when mapping its index back to the row on the page.
+    """
+    match = MILESTONE_FIELD.fullmatch(error.field or "")
+    if match and int(match[1]) < len(filled):
+        row = filled[int(match[1])][1]
+        row.add_error(match[2] if match[2] in row.fields else None, str(error.message))
+    elif error.field == "milestones":
+        plan_errors.append(str(error.message))
+    else:
+        _show_error(form, error)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_create_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        job = selectors.job_get_for_viewer(viewer=user, job_id=job_id)
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    plan_errors: list[str] = []
+    if request.method == "GET":
+        form = forms.ProposalForm(
+            initial={"kind": ProposalKind.PROPOSAL, "rows": PROPOSAL_ROWS_DEFAULT}
+        )
+        rows = forms.milestone_rows(count=PROPOSAL_ROWS_DEFAULT)
+    else:
+        data: QueryDict = request.POST
+        action = data.get("action", "submit")
+        form = forms.ProposalForm(data)
+        form_valid = form.is_valid()
+        count = form.cleaned_data.get("rows") or PROPOSAL_ROWS_DEFAULT
+        if action == "add_row":
+            count = min(count + 1, limits.PROPOSAL_MILESTONES_MAX)
+            data = data.copy()
+            data["rows"] = str(count)
+            form = forms.ProposalForm(data)
+            form_valid = form.is_valid()
+        rows = forms.milestone_rows(data=data, count=count)
+        # Validate every row, not just up to the first bad one, so each shows its own errors.
+        invalid_rows = [row for row in rows if not row.is_valid()]
+        if action in ("template", "consultation") and form_valid:
+            plan = _plan_from_template(form, job, action)
+            if plan is not None:
+                kind = (
+                    ProposalKind.CONSULTATION if action == "consultation" else ProposalKind.PROPOSAL
+                )
+                data = _with_plan(data, plan, kind=kind)
+                form = forms.ProposalForm(data)
+                rows = forms.milestone_rows(data=data, count=len(plan))
+        elif action == "submit" and form_valid and not invalid_rows:
+            filled = [(index, row) for index, row in enumerate(rows) if not row.is_blank()]
+            try:
+                proposal = services.proposal_create(
+                    worker=user, job_id=job.pk, data=forms.proposal_input(form, filled)
+                )
+            except ApplicationError as error:
+                refusal = _refusal_page(request, error)
+                if refusal:
+                    return refusal
+                _show_proposal_error(form, filled, plan_errors, error)
+            else:
+                messages.success(request, _("Your proposal was sent."))
+                return redirect("jobs:proposal_detail", proposal_id=proposal.pk)
+    context = {
+        "job": job,
+        "form": form,
+        "rows": rows,
+        "plan_errors": plan_errors,
+        "can_add_row": len(rows) < limits.PROPOSAL_MILESTONES_MAX,
+    }
+    return render(request, "jobs/propose.html", context)
+
+
+# --- one proposal -----------------------------------------------------------------------------
+
+
+def _proposal_page(
+    request: HttpRequest,
+    proposal_id: int,
+    *,
+    message_form: forms.MessageForm | None = None,
+    decline_form: forms.DeclineForm | None = None,
+    hire_form: forms.HireForm | None = None,
+) -> HttpResponse:
+    user = _user(request)
+    try:
+        proposal = selectors.proposal_get_for_viewer(viewer=user, proposal_id=proposal_id)
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    is_open = proposal.state == ProposalState.OPEN
+    is_client = user.pk == proposal.job.client_id
+    is_worker = user.pk == proposal.worker_id
+    # The newest messages, shown oldest first; a thread longer than a page is rare before hiring.
+    newest = selectors.proposal_messages(proposal=proposal).order_by("-id")[: limits.PAGE_SIZE_MAX]
+    context = {
+        "proposal": proposal,
+        "job": proposal.job,
+        "milestones": list(proposal.milestones.all()),
+        "warnings": selectors.proposal_warnings(proposal),
+        "thread_reminder": selectors.THREAD_REMINDER,
+        "thread": list(reversed(newest)),
+        "is_worker": is_worker,
+        "is_client": is_client,
+        # An operator may read the thread but not write in it.
+        "is_party": is_worker or is_client,
+        "is_open": is_open,
+        "thread_open": proposal.state in (ProposalState.OPEN, ProposalState.HIRED),
+        "contract": getattr(proposal, "contract", None)
+        if proposal.state == ProposalState.HIRED
+        else None,
+        "message_form": message_form or forms.MessageForm(),
+        "decline_form": decline_form or forms.DeclineForm(),
+        "hire_form": hire_form
+        or forms.HireForm(initial={"expected_total_jpy": proposal.total_jpy}),
+    }
+    return render(request, "jobs/proposal_detail.html", context)
+
+
+@login_required
+@require_GET
+def proposal_detail_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    return _proposal_page(request, proposal_id)
+
+
+@login_required
+@require_POST
+def proposal_message_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    form = forms.MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.proposal_message_post(
+                author=_user(request), proposal_id=proposal_id, body=form.cleaned_data["body"]
+            )
+        except ApplicationError as error:
+            refusal = _refusal_page(request, error)
+            if refusal:
+                return refusal
+            _show_error(form, error)
+        else:
+            return redirect(reverse("jobs:proposal_detail", args=[proposal_id]) + "#messages")
+    return _proposal_page(request, proposal_id, message_form=form)
+
+
+@login_required
+@require_POST
+def proposal_withdraw_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    try:
+        services.proposal_withdraw(worker=_user(request), proposal_id=proposal_id)
+    except ApplicationError as error:
+        refusal = _refusal_page(request, error)
+        if refusal:
+            return refusal
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Your proposal was withdrawn."))
+    return redirect("jobs:proposal_detail", proposal_id=proposal_id)
+
+
+@login_required
+@require_POST
+def proposal_decline_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    form = forms.DeclineForm(request.POST)
+    if form.is_valid():
+        try:
+            services.proposal_decline(
+                client=_user(request), proposal_id=proposal_id, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as error:
+            refusal = _refusal_page(request, error)
+            if refusal:
+                return refusal
+            _show_error(form, error)
+        else:
+            messages.success(request, _("You declined this proposal. The worker has been told."))
+            return redirect("jobs:proposal_detail", proposal_id=proposal_id)
+    return _proposal_page(request, proposal_id, decline_form=form)
+
+
+@login_required
+@require_POST
+def proposal_hire_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    form = forms.HireForm(request.POST)
+    if form.is_valid():
+        try:
+            contract = services.proposal_hire(
+                client=_user(request),
+                proposal_id=proposal_id,
+                inspection_days=form.cleaned_data["inspection_days"],
+                expected_total_jpy=form.cleaned_data["expected_total_jpy"],
+            )
+        except ApplicationError as error:
+            refusal = _refusal_page(request, error)
+            if refusal:
+                return refusal
+            _show_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("The contract has started. Fund the first milestone so the worker can begin."),
+            )
+            return redirect("contracts:detail", contract_id=contract.pk)
+    return _proposal_page(request, proposal_id, hire_form=form)
