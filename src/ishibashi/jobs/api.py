@@ -1,4 +1,4 @@
-"""Jobs and proposals API: post and browse jobs, propose, talk before the contract, and hire."""
+"""Jobs and proposals API: post and browse jobs, propose, talk and revise, and hire."""
 
 from __future__ import annotations
 
@@ -176,10 +176,13 @@ class MilestoneIn(Schema):
     due_on: date
 
 
-class ProposalIn(Schema):
+class ProposalReviseIn(Schema):
     cover_letter: str
     total_jpy: int
     milestones: list[MilestoneIn]
+
+
+class ProposalIn(ProposalReviseIn):
     kind: str = "proposal"
 
 
@@ -208,6 +211,7 @@ class ProposalOut(Schema):
     milestones: list[ProposedMilestoneOut]
     state: str
     state_label: str
+    revision: int = Field(description="1 as sent; raised by each revision (第2版, 第3版…).")
     decline_reason: str
     warnings: list[str]
     created_at: datetime
@@ -253,6 +257,11 @@ class HireIn(Schema):
         default=None,
         description="The total you saw; if the proposal now differs, the hire is refused (409).",
     )
+    expected_revision: int | None = Field(
+        default=None,
+        description="The revision you read; if the worker revised it since, the hire is refused "
+        "(409).",
+    )
 
 
 # Both bodies are optional: a bare POST declines without a reason or hires on the defaults.
@@ -297,6 +306,15 @@ def job_input_from(payload: Schema, *, base: Job | None = None) -> services.JobI
         values[name] = sent[name]
     values["recruiting_deadline"] = in_japan_if_naive(values["recruiting_deadline"])
     return services.JobInput(**values)
+
+
+def proposal_input_from(payload: ProposalReviseIn, *, kind: str) -> services.ProposalInput:
+    return services.ProposalInput(
+        cover_letter=payload.cover_letter,
+        total_jpy=payload.total_jpy,
+        milestones=[services.MilestoneInput(**m.dict()) for m in payload.milestones],
+        kind=kind,
+    )
 
 
 def job_read(viewer: User | None, job_id: int) -> Job:
@@ -389,12 +407,7 @@ def proposal_create_endpoint(
     request: HttpRequest, job_id: int, payload: ProposalIn
 ) -> Status[Proposal]:
     user = request_user(request)
-    data = services.ProposalInput(
-        cover_letter=payload.cover_letter,
-        total_jpy=payload.total_jpy,
-        milestones=[services.MilestoneInput(**m.dict()) for m in payload.milestones],
-        kind=payload.kind,
-    )
+    data = proposal_input_from(payload, kind=payload.kind)
     proposal = services.proposal_create(worker=user, job_id=job_id, data=data)
     return Status(201, proposal_read(user, proposal.pk))
 
@@ -415,6 +428,26 @@ def proposal_endpoint(request: HttpRequest, proposal_id: int) -> Proposal:
 def proposal_withdraw_endpoint(request: HttpRequest, proposal_id: int) -> Proposal:
     user = request_user(request)
     services.proposal_withdraw(worker=user, proposal_id=proposal_id)
+    return proposal_read(user, proposal_id)
+
+
+@proposals_router.post(
+    "/{proposal_id}/revise",
+    response={200: ProposalOut, **ERRORS},
+    summary="Revise an open proposal after negotiating (worker)",
+)
+def proposal_revise_endpoint(
+    request: HttpRequest, proposal_id: int, payload: ProposalReviseIn
+) -> Proposal:
+    """Replaces the price, milestones and cover letter; `revision` goes up by one.
+
+    The kind stays as sent. The thread records the revision and the client is told; a hire
+    naming the old `expected_revision` is then refused.
+    """
+    user = request_user(request)
+    current = proposal_read(user, proposal_id)
+    data = proposal_input_from(payload, kind=current.kind)
+    services.proposal_revise(worker=user, proposal_id=proposal_id, data=data)
     return proposal_read(user, proposal_id)
 
 
@@ -445,6 +478,7 @@ def proposal_hire_endpoint(
         proposal_id=proposal_id,
         inspection_days=payload.inspection_days,
         expected_total_jpy=payload.expected_total_jpy,
+        expected_revision=payload.expected_revision,
     )
     return Status(201, contract_get_for_viewer(viewer=user, contract_id=contract.pk))
 

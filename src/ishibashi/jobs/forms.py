@@ -323,6 +323,8 @@ class HireForm(ShapeForm):
     )
     # The total the client saw: if the worker changed the proposal meanwhile, the hire stops.
     expected_total_jpy = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The revision the client read: a revised plan with the same total is still a new plan.
+    expected_revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

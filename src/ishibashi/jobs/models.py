@@ -113,6 +113,9 @@ class Proposal(models.Model):
         max_length=16, choices=ProposalState.choices, default=ProposalState.OPEN
     )
     decline_reason = models.TextField(max_length=limits.DECLINE_REASON_LENGTH_MAX, blank=True)
+    # Raised by each revision after negotiating (第2版, 第3版…), so a hire can name the exact plan
+    # the client read and a plan changed meanwhile is not signed unseen.
+    revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=clock.now)
     decided_at = models.DateTimeField(null=True, blank=True)
 

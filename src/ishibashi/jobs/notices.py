@@ -1,4 +1,4 @@
-"""The mails that jobs and proposals send: a proposal arrived, declined, a message, a contract."""
+"""Mails from jobs and proposals: a proposal received, revised or declined; a message; a hire."""
 
 from __future__ import annotations
 
@@ -24,6 +24,24 @@ def proposal_received(*, proposal: Proposal) -> None:
             _("New proposal on “%(title)s”") % {"title": title},
             _("%(worker)s sent a proposal on your job “%(title)s”.")
             % {"worker": worker, "title": title},
+        ),
+        path=reverse("jobs:proposal_detail", args=[proposal.pk]),
+    )
+
+
+def proposal_revised(*, proposal: Proposal) -> None:
+    job = proposal.job
+    title, worker, revision = job.title, proposal.worker.display_name, proposal.revision
+    total = f"{proposal.total_jpy:,}"
+    notify(
+        user=job.client,
+        compose=lambda: (
+            _("Proposal revised on “%(title)s”") % {"title": title},
+            _(
+                "%(worker)s revised their proposal on your job “%(title)s” (version "
+                "%(revision)d, total ¥%(total)s). Check the new plan before hiring."
+            )
+            % {"worker": worker, "title": title, "revision": revision, "total": total},
         ),
         path=reverse("jobs:proposal_detail", args=[proposal.pk]),
     )

@@ -1,4 +1,4 @@
-"""Every write on jobs and proposals: post, publish, edit, close, expire, propose, hire.
+"""Every write on jobs and proposals: post, publish, edit, close, expire, propose, revise, hire.
 
 Each public function is one use case in one transaction. Rules are checked here, never in a view
 or an API handler; a refusal raises an ApplicationError before anything is written.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
@@ -418,11 +418,15 @@ def _proposable_job(*, worker: User, job_id: int) -> Job:
     return job
 
 
-@transaction.atomic
-def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Proposal:
-    """提案 (or a paid consultation offer, 相談料): a price and a milestone plan."""
-    job = _proposable_job(worker=worker, job_id=job_id)
-    kind = _choice(data.kind, choices=ProposalKind.values, field="kind")
+@dataclass(frozen=True)
+class _CheckedPlan:
+    total_jpy: int
+    cover_letter: str
+    milestones: list[MilestoneInput]
+
+
+def _checked_plan(data: ProposalInput, *, kind: str) -> _CheckedPlan:
+    """The price, cover letter and milestones of a proposal or of a revision, checked alike."""
     high = (
         limits.CONSULTATION_AMOUNT_JPY_MAX
         if kind == ProposalKind.CONSULTATION
@@ -436,24 +440,10 @@ def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Propos
         multiline=True,
     )
     milestones = _checked_milestones(data.milestones, total_jpy=total, kind=kind)
-    if Proposal.objects.filter(
-        job=job, worker=worker, kind=kind, state=ProposalState.OPEN
-    ).exists():
-        raise Conflict(
-            _("You already have an open proposal on this job. Withdraw it to send another."),
-            code="proposal_exists",
-        )
-    try:
-        with transaction.atomic():
-            proposal = Proposal.objects.create(
-                job=job, worker=worker, kind=kind, cover_letter=cover_letter, total_jpy=total,
-                created_at=clock.now(),
-            )  # fmt: skip
-    except IntegrityError:  # the same worker's double submit, racing past the check above
-        raise Conflict(
-            _("You already have an open proposal on this job. Withdraw it to send another."),
-            code="proposal_exists",
-        ) from None
+    return _CheckedPlan(total_jpy=total, cover_letter=cover_letter, milestones=milestones)
+
+
+def _milestones_save(proposal: Proposal, milestones: Sequence[MilestoneInput]) -> None:
     ProposedMilestone.objects.bulk_create(
         ProposedMilestone(
             proposal=proposal,
@@ -465,6 +455,33 @@ def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Propos
         )
         for position, m in enumerate(milestones, start=1)
     )
+
+
+@transaction.atomic
+def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Proposal:
+    """提案 (or a paid consultation offer, 相談料): a price and a milestone plan."""
+    job = _proposable_job(worker=worker, job_id=job_id)
+    kind = _choice(data.kind, choices=ProposalKind.values, field="kind")
+    plan = _checked_plan(data, kind=kind)
+    if Proposal.objects.filter(
+        job=job, worker=worker, kind=kind, state=ProposalState.OPEN
+    ).exists():
+        raise Conflict(
+            _("You already have an open proposal on this job. Withdraw it to send another."),
+            code="proposal_exists",
+        )
+    try:
+        with transaction.atomic():
+            proposal = Proposal.objects.create(
+                job=job, worker=worker, kind=kind, cover_letter=plan.cover_letter,
+                total_jpy=plan.total_jpy, created_at=clock.now(),
+            )  # fmt: skip
+    except IntegrityError:  # the same worker's double submit, racing past the check above
+        raise Conflict(
+            _("You already have an open proposal on this job. Withdraw it to send another."),
+            code="proposal_exists",
+        ) from None
+    _milestones_save(proposal, plan.milestones)
     Job.objects.filter(pk=job.pk).update(proposal_count=F("proposal_count") + 1)
     notices.proposal_received(proposal=proposal)
     return proposal
@@ -492,6 +509,45 @@ def _proposal_for(
         raise Forbidden(_("Only the worker who sent this proposal can do that."), code="not_owner")
     if as_client and not is_client:
         raise Forbidden(_("Only the client of this job can do that."), code="not_owner")
+    return proposal
+
+
+@transaction.atomic
+def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> Proposal:
+    """The worker's revised plan after negotiating in the thread (the counter-offer).
+
+    Price, milestones and cover letter are replaced together and the revision goes up by one;
+    a message in the thread keeps the history visible, and a hire naming the old revision is
+    refused. The kind stays: a consultation does not turn into a full proposal, or back.
+    """
+    # Job first, then the proposal: the order proposal_hire, job_close and the sweep lock them.
+    seen = _proposal_for(user=worker, proposal_id=proposal_id, as_worker=True, lock=False)
+    _proposable_job(worker=worker, job_id=seen.job_id)
+    proposal = _proposal_for(user=worker, proposal_id=proposal_id, as_worker=True)
+    if proposal.state != ProposalState.OPEN:
+        raise Conflict(_("This proposal is no longer open."), code="proposal_not_open")
+    if data.kind != proposal.kind:
+        raise InvalidInput(
+            _("The kind of a proposal cannot be changed. Withdraw it and send a new one."),
+            field="kind",
+        )
+    plan = _checked_plan(data, kind=proposal.kind)
+    proposal.milestones.all().delete()
+    _milestones_save(proposal, plan.milestones)
+    proposal.total_jpy = plan.total_jpy
+    proposal.cover_letter = plan.cover_letter
+    proposal.revision += 1
+    proposal.save(update_fields=["total_jpy", "cover_letter", "revision"])
+    # Written in the client's language: the message is there for them to notice the change.
+    with translation.override(proposal.job.client.preferred_language):
+        body = _("The proposal was revised to version %(revision)d. New total: ¥%(total)s.") % {
+            "revision": proposal.revision,
+            "total": f"{proposal.total_jpy:,}",
+        }
+    ProposalMessage.objects.create(
+        proposal=proposal, author=worker, body=body, created_at=clock.now()
+    )
+    notices.proposal_revised(proposal=proposal)
     return proposal
 
 
@@ -553,6 +609,7 @@ def proposal_hire(
     proposal_id: int,
     inspection_days: int | None = None,
     expected_total_jpy: int | None = None,
+    expected_revision: int | None = None,
 ) -> Contract:
     """契約: hire one proposal. Creates the contract with terms version 1; declines the rest.
 
@@ -583,6 +640,12 @@ def proposal_hire(
             _("The proposal changed while you were looking at it. Check it again."),
             code="proposal_changed",
             field="expected_total_jpy",
+        )
+    if expected_revision is not None and expected_revision != proposal.revision:
+        raise Conflict(
+            _("The proposal changed while you were looking at it. Check it again."),
+            code="proposal_changed",
+            field="expected_revision",
         )
     milestones = list(proposal.milestones.all())
     if any(milestone.due_on <= today() for milestone in milestones):

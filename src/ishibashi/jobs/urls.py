@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:job_id>/close/", views.job_close_view, name="close"),
     path("<int:job_id>/propose/", views.proposal_create_view, name="propose"),
     path("proposals/<int:proposal_id>/", views.proposal_detail_view, name="proposal_detail"),
+    path("proposals/<int:proposal_id>/revise/", views.proposal_revise_view, name="proposal_revise"),
     path(
         "proposals/<int:proposal_id>/withdraw/",
         views.proposal_withdraw_view,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ishibashi.accounts.models import User
-from ishibashi.core import limits
+from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
@@ -29,6 +29,7 @@ from ishibashi.jobs.models import (
     Job,
     JobState,
     MilestoneKind,
+    Proposal,
     ProposalKind,
     ProposalState,
 )
@@ -332,22 +333,52 @@ def _show_proposal_error(
         _show_error(form, error)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def proposal_create_view(request: HttpRequest, job_id: int) -> HttpResponse:
+def _template_actions(revising: Proposal | None) -> tuple[str, ...]:
+    """The template buttons on offer: a revision keeps its kind, so it offers only its own."""
+    if revising is None:
+        return ("template", "consultation")
+    return ("template",) if revising.kind == ProposalKind.PROPOSAL else ()
+
+
+def _plan_form_page(
+    request: HttpRequest, job: Job, *, revising: Proposal | None = None
+) -> HttpResponse:
+    """The proposal form, to send a new proposal or, given `revising`, a revision of it.
+
+    Both share the milestone rows, the template buttons and the error placement; a revision
+    starts filled with the current plan and keeps the proposal's kind.
+    """
     user = _user(request)
-    try:
-        job = selectors.job_get_for_viewer(viewer=user, job_id=job_id)
-    except ApplicationError as error:
-        return _refusal_page(request, error) or redirect("jobs:list")
     plan_errors: list[str] = []
+    template_actions = _template_actions(revising)
     if request.method == "GET":
-        form = forms.ProposalForm(
-            initial={"kind": ProposalKind.PROPOSAL, "rows": PROPOSAL_ROWS_DEFAULT}
-        )
-        rows = forms.milestone_rows(count=PROPOSAL_ROWS_DEFAULT)
+        if revising is None:
+            form = forms.ProposalForm(
+                initial={"kind": ProposalKind.PROPOSAL, "rows": PROPOSAL_ROWS_DEFAULT}
+            )
+            rows = forms.milestone_rows(count=PROPOSAL_ROWS_DEFAULT)
+        else:
+            current = [
+                services.MilestoneInput(
+                    title=m.title, kind=m.kind, amount_jpy=m.amount_jpy, due_on=m.due_on
+                )
+                for m in revising.milestones.all()
+            ]
+            form = forms.ProposalForm(
+                initial={
+                    "kind": revising.kind,
+                    "cover_letter": revising.cover_letter,
+                    "total_jpy": revising.total_jpy,
+                    "rows": len(current),
+                }
+            )
+            rows = forms.milestone_rows(initial=current)
     else:
         data: QueryDict = request.POST
+        if revising is not None:
+            # The kind is not the worker's to change here; whatever was posted, keep it.
+            data = data.copy()
+            data["kind"] = revising.kind
         action = data.get("action", "submit")
         form = forms.ProposalForm(data)
         form_valid = form.is_valid()
@@ -361,7 +392,7 @@ def proposal_create_view(request: HttpRequest, job_id: int) -> HttpResponse:
         rows = forms.milestone_rows(data=data, count=count)
         # Validate every row, not just up to the first bad one, so each shows its own errors.
         invalid_rows = [row for row in rows if not row.is_valid()]
-        if action in ("template", "consultation") and form_valid:
+        if action in template_actions and form_valid:
             plan = _plan_from_template(form, job, action)
             if plan is not None:
                 kind = (
@@ -373,28 +404,96 @@ def proposal_create_view(request: HttpRequest, job_id: int) -> HttpResponse:
         elif action == "submit" and form_valid and not invalid_rows:
             filled = [(index, row) for index, row in enumerate(rows) if not row.is_blank()]
             try:
-                proposal = services.proposal_create(
-                    worker=user, job_id=job.pk, data=forms.proposal_input(form, filled)
-                )
+                if revising is None:
+                    proposal = services.proposal_create(
+                        worker=user, job_id=job.pk, data=forms.proposal_input(form, filled)
+                    )
+                else:
+                    proposal = services.proposal_revise(
+                        worker=user,
+                        proposal_id=revising.pk,
+                        data=forms.proposal_input(form, filled),
+                    )
             except ApplicationError as error:
                 refusal = _refusal_page(request, error)
                 if refusal:
                     return refusal
                 _show_proposal_error(form, filled, plan_errors, error)
             else:
-                messages.success(request, _("Your proposal was sent."))
+                messages.success(
+                    request,
+                    _("Your proposal was sent.")
+                    if revising is None
+                    else _("Your proposal was revised. The client has been told."),
+                )
                 return redirect("jobs:proposal_detail", proposal_id=proposal.pk)
     context = {
         "job": job,
+        "proposal": revising,
         "form": form,
         "rows": rows,
         "plan_errors": plan_errors,
         "can_add_row": len(rows) < limits.PROPOSAL_MILESTONES_MAX,
+        "template_actions": template_actions,
     }
     return render(request, "jobs/propose.html", context)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_create_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        job = selectors.job_get_for_viewer(viewer=_user(request), job_id=job_id)
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    return _plan_form_page(request, job)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposal_revise_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """提案を修正: the worker's counter-offer after negotiating in the thread."""
+    user = _user(request)
+    try:
+        proposal = selectors.proposal_get_for_viewer(viewer=user, proposal_id=proposal_id)
+        if proposal.worker_id != user.pk:
+            raise Forbidden(_("Only the worker who sent this proposal can do that."))
+    except ApplicationError as error:
+        return _refusal_page(request, error) or redirect("jobs:list")
+    if request.method == "GET" and not _is_revisable(proposal):
+        messages.error(request, _("This proposal can no longer be revised."))
+        return redirect("jobs:proposal_detail", proposal_id=proposal.pk)
+    return _plan_form_page(request, proposal.job, revising=proposal)
+
+
 # --- one proposal -----------------------------------------------------------------------------
+
+
+def _is_revisable(proposal: Proposal) -> bool:
+    """Mirrors proposal_revise's guard, only to decide whether to offer the revise link."""
+    job = proposal.job
+    return (
+        proposal.state == ProposalState.OPEN
+        and job.is_open
+        and job.recruiting_deadline > clock.now()
+    )
+
+
+def _hire_form_for(proposal: Proposal, posted: forms.HireForm | None) -> forms.HireForm:
+    """The hire form naming the plan now on the page (its total and revision).
+
+    A refused form keeps its errors but is given the current plan's values, so the next click
+    hires what the client now reads rather than being refused again for the stale one.
+    """
+    current = {"expected_total_jpy": proposal.total_jpy, "expected_revision": proposal.revision}
+    if posted is None:
+        return forms.HireForm(initial=current)
+    data = QueryDict(mutable=True)
+    data.update(posted.data)
+    for name, value in current.items():
+        data[name] = str(value)
+    posted.data = data
+    return posted
 
 
 def _proposal_page(
@@ -433,8 +532,8 @@ def _proposal_page(
         else None,
         "message_form": message_form or forms.MessageForm(),
         "decline_form": decline_form or forms.DeclineForm(),
-        "hire_form": hire_form
-        or forms.HireForm(initial={"expected_total_jpy": proposal.total_jpy}),
+        "can_revise": is_worker and _is_revisable(proposal),
+        "hire_form": _hire_form_for(proposal, hire_form),
     }
     return render(request, "jobs/proposal_detail.html", context)
 
@@ -510,6 +609,7 @@ def proposal_hire_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
                 proposal_id=proposal_id,
                 inspection_days=form.cleaned_data["inspection_days"],
                 expected_total_jpy=form.cleaned_data["expected_total_jpy"],
+                expected_revision=form.cleaned_data["expected_revision"],
             )
         except ApplicationError as error:
             refusal = _refusal_page(request, error)

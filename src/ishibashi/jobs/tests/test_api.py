@@ -814,6 +814,135 @@ def test_a_message_without_a_body_names_the_body_field(worker_api, proposal):
     )
 
 
+# --- revising after negotiating -------------------------------------------------------------
+
+
+def revised_body(total: int = 90_000, **changes: Any) -> dict[str, Any]:
+    body = proposal_body(total, cover_letter="ご相談の通り、深夜対応を増やしました。")
+    body.update(changes)
+    return body
+
+
+def test_the_worker_revises_and_both_see_the_new_version(
+    client_api, worker_api, hanako, proposal, mailoutbox, django_capture_on_commit_callbacks
+):
+    assert proposal["revision"] == 1
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = worker_api.post(f"/proposals/{proposal['id']}/revise", revised_body())
+
+    assert response.status_code == 200, response.json()
+    revised = response.json()
+    assert (revised["id"], revised["revision"], revised["total_jpy"]) == (proposal["id"], 2, 90_000)
+    assert revised["cover_letter"] == "ご相談の通り、深夜対応を増やしました。"
+    assert [m["amount_jpy"] for m in revised["milestones"]] == [18_000, 18_000, 45_000, 9_000]
+    assert revised["kind"] == "proposal"
+    assert client_api.get(f"/proposals/{proposal['id']}").json()["revision"] == 2
+    thread = client_api.get(f"/proposals/{proposal['id']}/messages").json()["items"]
+    assert [(m["author"]["display_name"], m["body"]) for m in thread] == [
+        ("受注 太郎", "提案が第2版に修正されました。新しい合計金額：¥90,000")
+    ]
+    assert [mail.to for mail in mailoutbox] == [[hanako.email]]
+
+
+def test_the_job_list_of_proposals_shows_the_revision(client_api, worker_api, open_job, proposal):
+    worker_api.post(f"/proposals/{proposal['id']}/revise", revised_body())
+
+    items = client_api.get(f"/jobs/{open_job['id']}/proposals").json()["items"]
+
+    assert [(item["id"], item["revision"]) for item in items] == [(proposal["id"], 2)]
+
+
+def test_a_consultation_keeps_its_kind_when_revised(worker_api, open_job):
+    milestone = {"title": "相談", "kind": "consultation", "amount_jpy": 5_000, "due_on": day(5)}
+    offer = worker_api.post(
+        f"/jobs/{open_job['id']}/proposals",
+        proposal_body(5_000, milestones=[milestone], kind="consultation"),
+    ).json()
+
+    response = worker_api.post(
+        f"/proposals/{offer['id']}/revise",
+        revised_body(8_000, milestones=[{**milestone, "amount_jpy": 8_000}]),
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["kind"], response.json()["total_jpy"]) == ("consultation", 8_000)
+
+
+def test_only_the_proposing_worker_revises(client_api, as_user, stranger, proposal):
+    path = f"/proposals/{proposal['id']}/revise"
+    refused(lambda: client_api.post(path, revised_body()), status=403, code="not_owner")
+    refused(lambda: as_user(stranger).post(path, revised_body()), status=404, code="not_found")
+    refused(lambda: Caller().post(path, revised_body()), status=401, code="not_authenticated")
+
+
+def test_a_proposal_no_longer_open_or_a_closed_job_cannot_be_revised(
+    client_api, worker_api, as_user, misaki, open_job, proposal
+):
+    other = as_user(misaki).post(f"/jobs/{open_job['id']}/proposals", proposal_body()).json()
+    as_user(misaki).post(f"/proposals/{other['id']}/withdraw")
+    refused(
+        lambda: as_user(misaki).post(f"/proposals/{other['id']}/revise", revised_body()),
+        status=409,
+        code="proposal_not_open",
+    )
+    client_api.post(f"/jobs/{open_job['id']}/close")
+    refused(
+        lambda: worker_api.post(f"/proposals/{proposal['id']}/revise", revised_body()),
+        status=409,
+        code="job_not_open",
+    )
+
+
+@pytest.mark.parametrize(
+    ("_case", "changes", "field"),
+    [
+        ("not adding up", {"total_jpy": 85_000}, "total_jpy"),
+        ("no milestones", {"milestones": []}, "milestones"),
+        ("empty cover letter", {"cover_letter": " "}, "cover_letter"),
+        (
+            "due today",
+            {"milestones": [{"title": "作業", "kind": "main_work", "amount_jpy": 90_000,
+                             "due_on": day(0)}]},
+            "milestones[0].due_on",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_revision_gets_a_422_with_the_field_and_changes_nothing(
+    worker_api, proposal, _case, changes, field
+):
+    refused(
+        lambda: worker_api.post(f"/proposals/{proposal['id']}/revise", revised_body(**changes)),
+        status=422,
+        code="invalid_input",
+        field=field,
+    )
+
+
+def test_a_hire_on_an_older_revision_is_a_409_and_the_current_one_hires(
+    client_api, worker_api, proposal
+):
+    # The same total in a new plan: only the revision shows the client read the old one.
+    same_total = revised_body(80_000, milestones=split_pay(80_000, due_in_days=25))
+    assert worker_api.post(f"/proposals/{proposal['id']}/revise", same_total).status_code == 200
+
+    refused(
+        lambda: client_api.post(
+            f"/proposals/{proposal['id']}/hire",
+            {"expected_total_jpy": 80_000, "expected_revision": 1},
+        ),
+        status=409,
+        code="proposal_changed",
+        field="expected_revision",
+    )
+    hired = client_api.post(
+        f"/proposals/{proposal['id']}/hire", {"expected_total_jpy": 80_000, "expected_revision": 2}
+    )
+    assert hired.status_code == 201, hired.json()
+    assert {m["due_on"] for m in hired.json()["milestones"]} == {day(25)}
+
+
 # --- hiring ---------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from ishibashi.jobs.models import (
     Proposal,
     ProposalMessage,
     ProposalState,
+    ProposedMilestone,
 )
 from ishibashi.jobs.tests.conftest import job_input, proposal_input
 
@@ -703,4 +704,139 @@ def test_a_job_is_hired_once_from_the_pages(client_user, open_job, proposal, mak
     assert again.context["hire_form"].non_field_errors() == [
         "この提案はすでに受付を終了しています。"
     ]
+    assert Contract.objects.count() == 1
+
+
+# --- revising after negotiating ---------------------------------------------------------------
+
+
+def _plan_snapshot():
+    """What a refused revision must leave alone: the plans and the thread as well."""
+    return (
+        _jobs_snapshot(),
+        list(Proposal.objects.order_by("pk").values()),
+        list(ProposedMilestone.objects.order_by("pk").values()),
+    )
+
+
+def test_the_worker_sees_the_revise_link_and_the_version(client_user, proposal, worker):
+    as_worker = _text(_web(worker).get(f"/jobs/proposals/{proposal.pk}/"))
+    as_client = _text(_web(client_user).get(f"/jobs/proposals/{proposal.pk}/"))
+
+    assert f'href="/jobs/proposals/{proposal.pk}/revise/"' in as_worker
+    assert "提案を修正" in as_worker
+    assert "第1版" in as_worker
+    assert 'data-testid="revise"' not in as_client
+    assert "第1版" in as_client
+
+
+def test_the_revise_form_starts_with_the_current_plan(proposal, worker):
+    response = _web(worker).get(f"/jobs/proposals/{proposal.pk}/revise/")
+
+    assert response.status_code == 200
+    form, rows = response.context["form"], response.context["rows"]
+    assert form["cover_letter"].value() == "サーバー移行の経験が10年あります。"
+    assert form["total_jpy"].value() == 80_000
+    assert [(row["title"].value(), row["amount_jpy"].value()) for row in rows] == [
+        ("事前調査", 16_000),
+        ("待機・深夜対応", 16_000),
+        ("実作業", 40_000),
+        ("作業完了確認", 8_000),
+    ]
+    page = _text(response)
+    assert "提案を修正" in page
+    assert 'data-testid="use-consultation"' not in page  # the kind stays
+    assert 'name="kind"' not in page
+
+
+def test_posting_the_revise_form_revises_and_the_thread_shows_it(client_user, proposal, worker):
+    due = services.today() + dt.timedelta(days=25)
+    rows = [("事前調査", "research", 30_000, due), ("実作業", "main_work", 60_000, due)]
+    data = proposal_form_data(rows=rows, total_jpy="90000", kind="consultation")
+
+    response = _web(worker).post(f"/jobs/proposals/{proposal.pk}/revise/", data)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/proposals/{proposal.pk}/"
+    proposal.refresh_from_db()
+    assert (proposal.revision, proposal.total_jpy, proposal.kind) == (2, 90_000, "proposal")
+    assert [(m.title, m.amount_jpy) for m in proposal.milestones.all()] == [
+        ("事前調査", 30_000),
+        ("実作業", 60_000),
+    ]
+    page = _text(_web(client_user).get(f"/jobs/proposals/{proposal.pk}/"))
+    assert "第2版" in page
+    assert "提案が第2版に修正されました。新しい合計金額：¥90,000" in page
+
+
+def test_a_bad_revision_shows_on_its_field_and_changes_nothing(proposal, worker):
+    before = _plan_snapshot()
+
+    response = _web(worker).post(
+        f"/jobs/proposals/{proposal.pk}/revise/", proposal_form_data(total_jpy="90000")
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["total_jpy"] == [
+        "マイルストーンの合計は¥80,000で、合計金額の¥90,000と一致しません。"
+    ]
+    assert _plan_snapshot() == before
+
+
+def test_only_the_proposing_worker_opens_the_revise_form(client_user, proposal, stranger):
+    before = _plan_snapshot()
+
+    as_client = _web(client_user).post(
+        f"/jobs/proposals/{proposal.pk}/revise/", proposal_form_data()
+    )
+    as_stranger = _web(stranger).get(f"/jobs/proposals/{proposal.pk}/revise/")
+
+    assert (as_client.status_code, as_stranger.status_code) == (403, 404)
+    assert _plan_snapshot() == before
+
+
+def test_a_withdrawn_proposal_offers_no_revision(proposal, worker):
+    services.proposal_withdraw(worker=worker, proposal_id=proposal.pk)
+    web = _web(worker)
+
+    page = _text(web.get(f"/jobs/proposals/{proposal.pk}/"))
+    opened = web.get(f"/jobs/proposals/{proposal.pk}/revise/")
+    before = _plan_snapshot()
+    posted = web.post(f"/jobs/proposals/{proposal.pk}/revise/", proposal_form_data())
+
+    assert 'data-testid="revise"' not in page
+    assert opened.status_code == 302
+    assert posted.status_code == 200
+    assert posted.context["form"].non_field_errors() == ["この提案はすでに受付を終了しています。"]
+    assert _plan_snapshot() == before
+
+
+def test_the_hire_form_carries_the_revision_and_a_stale_one_is_refused(
+    client_user, proposal, worker
+):
+    web = _web(client_user)
+    shown = web.get(f"/jobs/proposals/{proposal.pk}/").context["hire_form"]
+    assert (shown["expected_revision"].value(), shown["expected_total_jpy"].value()) == (1, 80_000)
+    assert 'name="expected_revision" value="1"' in _text(web.get(f"/jobs/proposals/{proposal.pk}/"))
+    same_total = proposal_input(80_000, cover_letter="期日を延ばしました。")
+    services.proposal_revise(worker=worker, proposal_id=proposal.pk, data=same_total)
+    before = _jobs_snapshot()
+
+    stale = web.post(
+        f"/jobs/proposals/{proposal.pk}/hire/",
+        {"inspection_days": "7", "expected_total_jpy": "80000", "expected_revision": "1"},
+    )
+
+    assert stale.status_code == 200
+    assert stale.context["hire_form"].errors["expected_revision"] == [
+        "確認している間に提案が変更されました。もう一度確認してください。"
+    ]
+    assert _jobs_snapshot() == before
+    # The refused form now names the plan on the page, so hiring again signs what was shown.
+    assert 'name="expected_revision" value="2"' in _text(stale)
+    again = web.post(
+        f"/jobs/proposals/{proposal.pk}/hire/",
+        {"inspection_days": "7", "expected_total_jpy": "80000", "expected_revision": "2"},
+    )
+    assert again.status_code == 302
     assert Contract.objects.count() == 1

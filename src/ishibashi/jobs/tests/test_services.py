@@ -9,13 +9,21 @@ import pytest
 import time_machine
 
 from ishibashi.accounts.models import User
-from ishibashi.contracts.models import ContractEvent, ContractState, MilestoneState
+from ishibashi.contracts.models import Contract, ContractEvent, ContractState, MilestoneState
 from ishibashi.contracts.selectors import terms_current
 from ishibashi.contracts.services import canonical_json, events_verify
 from ishibashi.core import clock
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.jobs import services
-from ishibashi.jobs.models import ClientJobStats, Job, JobState, Proposal, ProposalState
+from ishibashi.jobs.models import (
+    ClientJobStats,
+    Job,
+    JobState,
+    Proposal,
+    ProposalMessage,
+    ProposalState,
+    ProposedMilestone,
+)
 from ishibashi.jobs.services import MilestoneInput
 from ishibashi.jobs.tests.conftest import job_input, one_milestone, proposal_input
 from ishibashi.operations.sweeps import sweep_once
@@ -318,6 +326,225 @@ def test_the_proposal_thread_is_for_the_two_parties_only(make_user, client_user,
         "いつから可能ですか？",
         "来週から可能です。",
     ]
+
+
+# --- revising after negotiating (the counter-offer) -------------------------------------------
+
+
+def _plan_snapshot():
+    """Everything a refused revision must leave as it was: the proposals, plans and threads."""
+    return (
+        list(Proposal.objects.order_by("pk").values()),
+        list(ProposedMilestone.objects.order_by("pk").values()),
+        list(ProposalMessage.objects.order_by("pk").values()),
+        _snapshot(),
+    )
+
+
+def _revise_refused(error_class, **arguments):
+    before = _plan_snapshot()
+    with pytest.raises(error_class) as refusal:
+        services.proposal_revise(**arguments)
+    assert _plan_snapshot() == before
+    return refusal.value
+
+
+def _counter_offer(total: int = 90_000) -> services.ProposalInput:
+    return proposal_input(total=total, cover_letter="ご相談の通り、深夜対応を増やしました。")
+
+
+def test_the_worker_revises_the_plan_and_the_client_is_told_in_the_thread_and_by_mail(
+    client_user, worker, open_job, mailoutbox, django_capture_on_commit_callbacks
+):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    services.proposal_message_post(
+        author=client_user, proposal_id=proposal.pk, body="深夜対応を増やせますか？"
+    )
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        revised = services.proposal_revise(
+            worker=worker, proposal_id=proposal.pk, data=_counter_offer()
+        )
+
+    proposal.refresh_from_db()
+    assert revised.pk == proposal.pk
+    assert (proposal.revision, proposal.total_jpy, proposal.state) == (2, 90_000, "open")
+    assert proposal.cover_letter == "ご相談の通り、深夜対応を増やしました。"
+    assert [(m.position, m.title, m.amount_jpy) for m in proposal.milestones.all()] == [
+        (1, "事前調査", 18_000),
+        (2, "待機・深夜対応", 18_000),
+        (3, "実作業", 45_000),
+        (4, "作業完了確認", 9_000),
+    ]
+    last = proposal.messages.last()
+    assert last is not None
+    assert last.author == worker
+    assert last.body == "提案が第2版に修正されました。新しい合計金額：¥90,000"
+    assert [mail.to for mail in mailoutbox] == [[client_user.email]]
+    assert "第2版" in mailoutbox[0].body
+    assert "¥90,000" in mailoutbox[0].body
+    assert f"/jobs/proposals/{proposal.pk}/" in mailoutbox[0].body
+    open_job.refresh_from_db()
+    assert open_job.proposal_count == 1  # a revision is not a second proposal
+
+
+def test_each_revision_raises_the_version_and_the_thread_keeps_the_history(
+    client_user, worker, open_job
+):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    plan = [one_milestone(70_000)]
+
+    services.proposal_revise(worker=worker, proposal_id=proposal.pk, data=_counter_offer())
+    services.proposal_revise(
+        worker=worker,
+        proposal_id=proposal.pk,
+        data=proposal_input(total=70_000, milestones=plan),
+    )
+
+    proposal.refresh_from_db()
+    assert proposal.revision == 3
+    assert [(m.position, m.amount_jpy) for m in proposal.milestones.all()] == [(1, 70_000)]
+    assert [m.body for m in proposal.messages.all()] == [
+        "提案が第2版に修正されました。新しい合計金額：¥90,000",
+        "提案が第3版に修正されました。新しい合計金額：¥70,000",
+    ]
+
+
+def test_the_thread_note_is_in_the_clients_language(make_user, worker):
+    client = make_user(email="en@example.jp", is_worker=False, preferred_language="en")
+    job = services.job_create(client=client, data=job_input(), publish=True)
+    proposal = services.proposal_create(worker=worker, job_id=job.pk, data=proposal_input())
+
+    services.proposal_revise(worker=worker, proposal_id=proposal.pk, data=_counter_offer())
+
+    assert proposal.messages.get().body == (
+        "The proposal was revised to version 2. New total: ¥90,000."
+    )
+
+
+def test_a_consultation_is_revised_as_a_consultation(worker, open_job):
+    offer = proposal_input(
+        total=5_000, milestones=[one_milestone(5_000, kind="consultation")], kind="consultation"
+    )
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=offer)
+
+    services.proposal_revise(
+        worker=worker,
+        proposal_id=proposal.pk,
+        data=dataclasses.replace(
+            offer, total_jpy=8_000, milestones=[one_milestone(8_000, kind="consultation")]
+        ),
+    )
+
+    proposal.refresh_from_db()
+    assert (proposal.kind, proposal.total_jpy, proposal.revision) == ("consultation", 8_000, 2)
+    error = _revise_refused(
+        InvalidInput, worker=worker, proposal_id=proposal.pk, data=proposal_input()
+    )
+    assert error.field == "kind"
+
+
+def test_only_the_proposing_worker_revises(make_user, client_user, worker, open_job):
+    rival = make_user(email="rival@example.jp", is_client=False)
+    stranger = make_user(email="stranger@example.jp")
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    services.proposal_create(worker=rival, job_id=open_job.pk, data=proposal_input())
+
+    for person in (rival, stranger):
+        _revise_refused(NotFound, worker=person, proposal_id=proposal.pk, data=_counter_offer())
+    error = _revise_refused(
+        Forbidden, worker=client_user, proposal_id=proposal.pk, data=_counter_offer()
+    )
+    assert error.code == "not_owner"
+    _revise_refused(NotFound, worker=worker, proposal_id=10**9, data=_counter_offer())
+
+
+@pytest.mark.parametrize("ending", ["withdrawn", "declined", "hired"])
+def test_a_proposal_that_is_no_longer_open_cannot_be_revised(client_user, worker, open_job, ending):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    if ending == "withdrawn":
+        services.proposal_withdraw(worker=worker, proposal_id=proposal.pk)
+    elif ending == "declined":
+        services.proposal_decline(client=client_user, proposal_id=proposal.pk)
+    else:
+        services.proposal_hire(client=client_user, proposal_id=proposal.pk)
+
+    error = _revise_refused(Conflict, worker=worker, proposal_id=proposal.pk, data=_counter_offer())
+    # A hire also ends the job's recruiting, which is checked first.
+    assert error.code == ("job_not_open" if ending == "hired" else "proposal_not_open")
+
+
+def test_no_revision_once_the_job_is_closed_or_past_its_deadline(client_user, worker, open_job):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    with time_machine.travel(open_job.recruiting_deadline + dt.timedelta(minutes=1)):
+        # Not yet swept: the job is still "open" in the database, but recruiting has ended.
+        error = _revise_refused(
+            Conflict, worker=worker, proposal_id=proposal.pk, data=_counter_offer()
+        )
+    assert error.code == "job_not_open"
+
+    services.job_close(client=client_user, job_id=open_job.pk)
+    error = _revise_refused(Conflict, worker=worker, proposal_id=proposal.pk, data=_counter_offer())
+    assert error.code == "job_not_open"
+
+
+@pytest.mark.parametrize(
+    ("milestones", "total", "field"),
+    [
+        ([], 80_000, "milestones"),
+        ([one_milestone(80_000, days=0)], 80_000, "milestones[0].due_on"),
+        ([one_milestone(40_000), one_milestone(100)], 40_100, "milestones[1].amount_jpy"),
+        ([one_milestone(80_000, kind="consultation")], 80_000, "milestones[0].kind"),
+        ([one_milestone(80_000)], 90_000, "total_jpy"),
+        ([one_milestone(80_000)], 0, "total_jpy"),
+    ],
+)
+def test_a_bad_revised_plan_is_refused_with_its_field_and_the_old_plan_stays(
+    worker, open_job, milestones, total, field
+):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    data = dataclasses.replace(proposal_input(milestones=milestones), total_jpy=total)
+
+    error = _revise_refused(InvalidInput, worker=worker, proposal_id=proposal.pk, data=data)
+
+    assert error.field == field
+    assert Proposal.objects.get().revision == 1
+
+
+def test_an_empty_cover_letter_is_refused_on_revision(worker, open_job):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    error = _revise_refused(
+        InvalidInput, worker=worker, proposal_id=proposal.pk,
+        data=proposal_input(cover_letter="   "),
+    )  # fmt: skip
+    assert error.field == "cover_letter"
+
+
+def test_a_hire_naming_an_older_revision_is_refused_and_signs_nothing(
+    client_user, worker, open_job
+):
+    proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
+    # Same total, different plan: only the revision tells the client's old page from the new plan.
+    same_total = proposal_input(total=80_000, milestones=[one_milestone(80_000)])
+    services.proposal_revise(worker=worker, proposal_id=proposal.pk, data=same_total)
+
+    error = _revise_refused_hire(client_user, proposal.pk, expected_revision=1)
+    assert (error.code, error.field) == ("proposal_changed", "expected_revision")
+    assert Contract.objects.count() == 0
+
+    contract = services.proposal_hire(
+        client=client_user, proposal_id=proposal.pk, expected_total_jpy=80_000, expected_revision=2
+    )
+    assert list(contract.milestones.values_list("title", "amount_jpy")) == [("作業", 80_000)]
+
+
+def _revise_refused_hire(client_user, proposal_id, **expected):
+    before = _plan_snapshot()
+    with pytest.raises(Conflict) as refusal:
+        services.proposal_hire(client=client_user, proposal_id=proposal_id, **expected)
+    assert _plan_snapshot() == before
+    return refusal.value
 
 
 # --- hiring -----------------------------------------------------------------------------------
