@@ -7,10 +7,12 @@ the viewer may not see, so an id never reveals that an object exists.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,7 @@ from ishibashi.accounts.models import User
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput, NotFound
 from ishibashi.core.text import has_forbidden_characters
+from ishibashi.jobs.bigrams import bigram_token
 from ishibashi.jobs.models import (
     ClientJobStats,
     ContractType,
@@ -38,6 +41,12 @@ THREAD_REMINDER = _(
 
 # FTS5's trigram tokenizer, like pg_trgm, needs three characters to use its index.
 TRIGRAM = 3
+# Terms of exactly two characters use the bigram index of migration 0004 (jobs/bigrams.py).
+BIGRAM = 2
+# PostgreSQL, a query with a two-character term: phase 1 reads up to this many matches (+ 1)
+# straight from the GIN indexes. At most this many: they are all the matches. More: the terms are
+# common, and walking the jobs newest first finds a page after about 21 x jobs / 2,000 rows.
+PHASE_ONE_CAP = 2000
 
 
 @dataclass(frozen=True)
@@ -67,21 +76,84 @@ def _fts5_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _matching(jobs: QuerySet[Job], terms: list[str]) -> QuerySet[Job]:
-    """Jobs whose title or description contains every term as a substring."""
-    indexed = [term for term in terms if len(term) >= TRIGRAM]
-    short = [term for term in terms if len(term) < TRIGRAM]
-    if connection.vendor == "sqlite" and indexed:
+def _matching(jobs: QuerySet[Job], terms: list[str], *, bigrams: bool = True) -> QuerySet[Job]:
+    """Jobs whose title or description contains every term as a substring.
+
+    With ``bigrams``, two-character terms go through the bigram index (an exact match); on
+    PostgreSQL only job_search's phase 1 may use it, since testing it row by row reads the array
+    of every job (see _two_phase)."""
+    pairs = [term for term in terms if len(term) == BIGRAM] if bigrams else []
+    others = [term for term in terms if term not in pairs]
+    sqlite = connection.vendor == "sqlite"
+    if pairs and sqlite:
+        match = " AND ".join(bigram_token(term) for term in pairs)
+        jobs = jobs.filter(
+            pk__in=RawSQL(
+                "SELECT rowid FROM jobs_job_bigrams WHERE jobs_job_bigrams MATCH %s", [match]
+            )
+        )
+    elif pairs:
+        # UPPER, like icontains: the column holds the bigrams of UPPER(title), UPPER(description).
+        jobs = jobs.filter(
+            RawSQL(
+                '"jobs_job"."search_bigrams" @> ARRAY(SELECT UPPER(t) FROM unnest(%s::text[]) t)',
+                [pairs],
+                output_field=BooleanField(),
+            )
+        )
+    indexed = [term for term in others if len(term) >= TRIGRAM]
+    short = [term for term in others if len(term) < TRIGRAM]
+    if sqlite and indexed:
         match = " AND ".join(_fts5_phrase(term) for term in indexed)
         jobs = jobs.filter(
             pk__in=RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
         )
-    else:
+    elif not sqlite:
         # PostgreSQL: ILIKE '%term%' is served by the pg_trgm GIN indexes (migration 0002).
-        short = terms
+        short = others
     for term in short:
         jobs = jobs.filter(Q(title__icontains=term) | Q(description__icontains=term))
     return jobs
+
+
+@contextmanager
+def _planner(**settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements run inside, then the previous ones again
+    (SET LOCAL alone would last to the end of an enclosing transaction)."""
+    names = list(settings)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        previous = cursor.fetchone()
+        assignments = ", ".join(["set_config(%s, %s, true)"] * len(names))
+        cursor.execute(
+            "SELECT " + assignments, [v for name in names for v in (name, settings[name])]
+        )
+        yield
+        cursor.execute(
+            "SELECT " + assignments, [v for pair in zip(names, previous, strict=True) for v in pair]
+        )
+
+
+def _two_phase(jobs: QuerySet[Job], terms: list[str], start: int, stop: int) -> list[Job]:
+    """PostgreSQL with a two-character term: choose the plan from the real number of matches.
+
+    The planner's estimate of how many jobs contain a term is a guess, and a wrong guess walks
+    every job testing it (0.6 to 1 s for a term no job contains; bench/README.md). Phase 1 takes
+    up to PHASE_ONE_CAP + 1 matching ids with only bitmap scans of the GIN indexes allowed. At
+    most PHASE_ONE_CAP: those are all the matches, and the page is sorted out of them. More: the
+    terms are common; phase 2 walks the open jobs newest first, testing them with LIKE."""
+    with _planner(enable_seqscan="off", enable_indexscan="off"):
+        ids = list(_matching(jobs, terms).values_list("id", flat=True)[: PHASE_ONE_CAP + 1])
+    if len(ids) <= PHASE_ONE_CAP:
+        return list(_page(jobs.filter(pk__in=ids), start, stop))
+    with _planner(enable_seqscan="off", enable_bitmapscan="off"):
+        return list(_page(_matching(jobs, terms, bigrams=False), start, stop))
+
+
+def _page(jobs: QuerySet[Job], start: int, stop: int) -> QuerySet[Job]:
+    return jobs.select_related("client", "client__job_stats").order_by("-published_at", "-id")[
+        start:stop
+    ]
 
 
 def _checked_filters(filters: JobFilters) -> JobFilters:
@@ -115,15 +187,12 @@ def job_search(filters: JobFilters) -> JobPage:
     if filters.budget_max_jpy is not None:
         jobs = jobs.filter(budget_min_jpy__lte=filters.budget_max_jpy)
     terms = search_terms(filters.q)
-    if terms:
-        jobs = _matching(jobs, terms)
     size = limits.PAGE_SIZE_DEFAULT
     start = (filters.page - 1) * size
-    found = list(
-        jobs.select_related("client", "client__job_stats").order_by("-published_at", "-id")[
-            start : start + size + 1
-        ]
-    )
+    if connection.vendor == "postgresql" and any(len(term) == BIGRAM for term in terms):
+        found = _two_phase(jobs, terms, start, start + size + 1)
+    else:
+        found = list(_page(_matching(jobs, terms) if terms else jobs, start, start + size + 1))
     return JobPage(jobs=found[:size], page=filters.page, has_next=len(found) > size)
 
 

@@ -1,14 +1,19 @@
-"""job_search finds Japanese substrings, on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm).
+"""job_search finds Japanese substrings, on SQLite (FTS5) and PostgreSQL (pg_trgm, GIN).
 
-The same expectations hold on both databases; terms of one or two characters take the LIKE path
-on SQLite, longer ones the FTS5 index, and every term the trigram indexes on PostgreSQL.
+The same expectations hold on both databases. Terms of three or more characters take the trigram
+indexes, terms of exactly two the bigram index of migration 0004 (on PostgreSQL in two phases),
+terms of one character LIKE.
 """
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from ishibashi.jobs import services
+from ishibashi.jobs import selectors, services
+from ishibashi.jobs.bigrams import bigram_token
+from ishibashi.jobs.models import Job
 from ishibashi.jobs.selectors import JobFilters, job_search
 from ishibashi.jobs.tests.conftest import job_input
 
@@ -200,3 +205,117 @@ def test_results_are_newest_first_a_page_at_a_time(client_user):
     assert first.has_next
     assert [j.title for j in second.jobs] == ["翻訳案件02", "翻訳案件01", "翻訳案件00"]
     assert not second.has_next
+
+
+def indexed_jobs_with_bigram(pair: str) -> int:
+    """How many rows the bigram index itself holds for a pair, whatever jobs_job says."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM jobs_job_bigrams WHERE jobs_job_bigrams MATCH %s",
+                [bigram_token(pair)],
+            )
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM jobs_job WHERE search_bigrams @> ARRAY[UPPER(%s::text)]",
+                [pair],
+            )
+        return int(cursor.fetchone()[0])
+
+
+def test_two_character_terms_go_through_the_bigram_index(jobs):
+    with CaptureQueriesContext(connection) as queries:
+        assert found("翻訳") == ["英語マニュアルの翻訳"]
+    sql = " ".join(query["sql"] for query in queries)
+    assert ("jobs_job_bigrams" if connection.vendor == "sqlite" else "search_bigrams") in sql
+    assert indexed_jobs_with_bigram("翻訳") == 1
+    assert indexed_jobs_with_bigram("移行") == 2
+
+
+def test_rare_and_absent_two_character_terms(jobs):
+    assert found("鰻丼") == []
+    assert found("満足") == ["ロゴデザインの依頼"]  # in the description only
+    assert found("取扱") == ["英語マニュアルの翻訳"]
+    assert found("ー移") == ["WordPressサーバー移行作業"]  # across a word boundary
+    assert found("wo") == ["WordPressサーバー移行作業"]  # ASCII case is ignored
+    assert found("rD") == ["WordPressサーバー移行作業"]
+    assert found('"A') == ['Node.js (v20) の "API" 移行: C++ も*少し*']
+    assert found("*少") == ['Node.js (v20) の "API" 移行: C++ も*少し*']
+    assert found("%保") == ["ロゴデザインの依頼"]  # LIKE wildcards stay literal
+    assert found("_i") == ['Node.js (v20) の "API" 移行: C++ も*少し*']
+    assert found("1_") == []
+    assert found("業既") == []  # not across the end of the title and the description
+
+
+def test_two_character_terms_with_longer_terms_and_filters(jobs):
+    node = 'Node.js (v20) の "API" 移行: C++ も*少し*'
+    assert found("移行 サーバー") == ["WordPressサーバー移行作業"]
+    assert found("移行 API") == [node]
+    assert found("移行 作業") == ["WordPressサーバー移行作業"]  # two two-character terms
+    assert found("移行 作業 w") == ["WordPressサーバー移行作業"]
+    assert found("移行 作業 訳") == []
+    assert found("英語 鰻丼") == []
+    assert found("翻訳 マニュアル", category="translation") == ["英語マニュアルの翻訳"]
+    assert found("翻訳 マニュアル", category="design") == []
+    assert found("英語\u3000翻訳", contract_type="monthly") == ["英語マニュアルの翻訳"]
+    assert found("英語 翻訳", contract_type="fixed") == []
+    assert found("ロゴ", budget_max_jpy=20_000) == ["ロゴデザインの依頼"]
+    assert found("ロゴ カフェ", budget_min_jpy=40_000) == []
+    assert found("移行", category="web_development") == [node]
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2000])
+def test_common_two_character_terms_give_the_same_pages(jobs, monkeypatch, cap):
+    """Over the cap, PostgreSQL's phase 2 walks the jobs newest first with LIKE instead."""
+    monkeypatch.setattr(selectors, "PHASE_ONE_CAP", cap)
+    node = 'Node.js (v20) の "API" 移行: C++ も*少し*'
+    assert found("移行") == [node, "WordPressサーバー移行作業"]
+    assert found("移行 作業") == ["WordPressサーバー移行作業"]
+    assert found("移行 API") == [node]
+    assert found("移行", category="web_development") == [node]
+    assert found("てく") == ["ロゴデザインの依頼", "英語マニュアルの翻訳",
+                             "WordPressサーバー移行作業"]  # fmt: skip
+    assert found("て") == found("てく")
+
+
+def test_an_edited_job_is_found_by_its_new_two_characters_and_not_its_old(client_user, jobs):
+    job = jobs["ロゴデザインの依頼"]
+    services.job_update(
+        client=client_user,
+        job_id=job.pk,
+        data=job_input(title="名刺デザインの依頼", description="店の名刺を作ります。"),
+    )
+    assert found("名刺") == ["名刺デザインの依頼"]
+    assert found("ロゴ") == []
+    assert found("満足") == []
+    assert found("名刺 デザイン") == ["名刺デザインの依頼"]
+    assert indexed_jobs_with_bigram("ロゴ") == 0
+    assert indexed_jobs_with_bigram("名刺") == 1
+
+
+def test_closed_and_deleted_jobs_are_not_found_by_two_characters(client_user, jobs):
+    services.job_close(client=client_user, job_id=jobs["英語マニュアルの翻訳"].pk)
+    assert found("翻訳") == []
+    assert found("英語 翻訳") == []
+    services.job_create(client=client_user, data=job_input(title="翻訳の下書き"), publish=False)
+    assert found("翻訳") == []
+    Job.objects.filter(pk=jobs["ロゴデザインの依頼"].pk).delete()
+    assert found("ロゴ") == []
+    assert indexed_jobs_with_bigram("ロゴ") == 0
+    assert indexed_jobs_with_bigram("満足") == 0
+
+
+@pytest.mark.parametrize("cap", [0, 2000])
+def test_two_character_results_are_newest_first_a_page_at_a_time(client_user, monkeypatch, cap):
+    monkeypatch.setattr(selectors, "PHASE_ONE_CAP", cap)
+    for n in range(23):
+        services.job_create(
+            client=client_user, data=job_input(title=f"翻訳案件{n:02d}"), publish=True
+        )
+    first = job_search(JobFilters(q="案件"))
+    second = job_search(JobFilters(q="案件", page=2))
+    assert [j.title for j in first.jobs] == [f"翻訳案件{n:02d}" for n in range(22, 2, -1)]
+    assert first.has_next
+    assert [j.title for j in second.jobs] == ["翻訳案件02", "翻訳案件01", "翻訳案件00"]
+    assert not second.has_next
+    assert job_search(JobFilters(q="案件", page=3)).jobs == []
