@@ -28,17 +28,26 @@ import datetime as dt
 import functools
 import json
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from common import (
+    Postgres,
+    background_load,
+    busy_pct,
+    cpu_ticks,
+    in_project_venv,
+    ishibashi_env,
+    log,
+    machine_facts,
+    remove_sqlite,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -176,22 +185,6 @@ EXPLAINED = [
     "鰻丼",
     "WordPress 移行",
 ]  # plans recorded for these
-
-
-def _in_project_venv() -> bool:
-    try:
-        import django  # noqa: F401
-        import psycopg  # noqa: F401
-
-        import ishibashi  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def log(message: str) -> None:
-    # UTC: the children run under Django, which sets TZ to the project's time zone.
-    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}Z] {message}", file=sys.stderr, flush=True)
 
 
 # --- the data ---------------------------------------------------------------------------------
@@ -708,45 +701,14 @@ def variant_two_phase_bigram(q: str, extra: dict[str, Any]) -> list[int]:
 # --- PostgreSQL, the machine ----------------------------------------------------------------
 
 
-class Postgres:
-    def __init__(self) -> None:
-        self.host = os.environ.get("PGHOST", "127.0.0.1")
-        self.port = os.environ.get("PGPORT", "5432")
-        self.user = os.environ.get("PGUSER", "postgres")
-        self.password = os.environ.get("PGPASSWORD", "")
-
-    def url(self, database: str) -> str:
-        auth = quote(self.user, safe="")
-        if self.password:
-            auth += ":" + quote(self.password, safe="")
-        return f"postgres://{auth}@{self.host}:{self.port}/{database}"
-
-    def connect(self, database: str = "postgres") -> Any:
-        import psycopg
-
-        return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password or None,
-            dbname=database, autocommit=True,
-        )  # fmt: skip
-
-    def recreate(self, database: str) -> None:
-        with self.connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{database}"')
-
-    def drop(self, database: str) -> None:
-        with self.connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
+class JobsPostgres(Postgres):
     def facts(self, database: str) -> dict[str, Any]:
-        names = ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost",
-                 "jit", "max_parallel_workers_per_gather", "lc_ctype")  # fmt: skip
+        facts = self.current_settings(
+            ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit",
+             "max_parallel_workers_per_gather", "lc_ctype"),
+            database,
+        )  # fmt: skip
         with self.connect(database) as conn:
-            version = conn.execute("SELECT version()").fetchone()[0]
-            settings = {
-                name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
-                for name in names
-            }
             trgm = conn.execute(
                 "SELECT extversion FROM pg_extension WHERE extname = 'pg_trgm'"
             ).fetchone()
@@ -756,64 +718,7 @@ class Postgres:
                 ).fetchone()[0]
                 for name in ("jobs_job", "jobs_job_title_trgm", "jobs_job_description_trgm")
             }
-        return {"version": version, "settings": settings, "pg_trgm": trgm and trgm[0],
-                "sizes": sizes}  # fmt: skip
-
-
-def machine_facts() -> dict[str, Any]:
-    import django
-
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    import psycopg
-
-    return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "psycopg": psycopg.__version__,
-        "sqlite": sqlite3.sqlite_version,
-    }
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, all CPUs, from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    total = sum(fields[:8])
-    return total - idle, total
-
-
-def background_load(seconds: float = 3.0) -> float:
-    """Busy % of the machine while this benchmark does nothing: other people's work."""
-    busy0, total0 = cpu_ticks()
-    time.sleep(seconds)
-    busy1, total1 = cpu_ticks()
-    return round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)
-
-
-def ishibashi_env(database_url: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "ishibashi.config.settings",
-        "ISHIBASHI_VAR_DIR": str(SCRATCH / "var"),
-        "ISHIBASHI_SECRET_KEY": "jobs-search-bench-only",
-        "ISHIBASHI_ENVIRONMENT": "development",
-        "ISHIBASHI_DEBUG": "0",
-        "ISHIBASHI_LOG_LEVEL": "WARNING",
-    }
+        return {**facts, "pg_trgm": trgm and trgm[0], "sizes": sizes}
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -831,14 +736,16 @@ def migrate(env: dict[str, str]) -> None:
 def measure_database(vendor: str, args: argparse.Namespace, now: str) -> dict[str, Any]:
     from harness import run_in_child
 
-    pg = Postgres()
+    pg = JobsPostgres()
     sqlite_file = SCRATCH / "jobs-search-bench.sqlite3"
     if vendor == "postgresql":
         pg.recreate(DB_JOBS)
-        env = ishibashi_env(pg.url(DB_JOBS))
+        env = ishibashi_env(pg.url(DB_JOBS), var_dir=SCRATCH / "var", label="jobs-search-bench")
     else:
-        _remove_sqlite(sqlite_file)
-        env = ishibashi_env(f"sqlite:///{sqlite_file}")
+        remove_sqlite(sqlite_file)
+        env = ishibashi_env(
+            f"sqlite:///{sqlite_file}", var_dir=SCRATCH / "var", label="jobs-search-bench"
+        )
     log(f"{vendor}: migrate")
     migrate(env)
     log(f"{vendor}: insert {args.jobs:,} open jobs from {args.clients:,} clients")
@@ -860,21 +767,15 @@ def measure_database(vendor: str, args: argparse.Namespace, now: str) -> dict[st
         "repeat": args.repeat, "warmup": args.warmup, "queries": QUERIES,
     }  # fmt: skip
     payload["variants"] = args.variants
-    busy0, total0 = cpu_ticks()
+    since = cpu_ticks()
     timing = run_in_child("jobs_search_bench:child_time", payload, env, [str(BENCH)])
-    busy1, total1 = cpu_ticks()
-    timing["machine_busy_pct"] = round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)
+    timing["machine_busy_pct"] = busy_pct(since)
     if not args.keep:
         if vendor == "postgresql":
             pg.drop(DB_JOBS)
         else:
-            _remove_sqlite(sqlite_file)
+            remove_sqlite(sqlite_file)
     return {"load": load, "facts": facts, **timing}
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def kinds_summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -935,7 +836,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    if not _in_project_venv():
+    if not in_project_venv():
         in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
         if not in_venv and PROJECT_PYTHON.exists():
             os.execv(str(PROJECT_PYTHON), [str(PROJECT_PYTHON), __file__, *sys.argv[1:]])

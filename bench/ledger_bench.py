@@ -22,20 +22,28 @@ Runs itself under the project's .venv/bin/python if started with another interpr
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import re
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from common import (
+    Postgres,
+    background_load,
+    busy_pct,
+    cpu_ticks,
+    in_project_venv,
+    ishibashi_env,
+    log,
+    machine_facts,
+    remove_sqlite,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -56,64 +64,15 @@ CLIENTS = (1, 8)
 SQLITE_WORKERS = (1, 2)
 
 
-def _in_project_venv() -> bool:
-    try:
-        import django  # noqa: F401
-        import psycopg  # noqa: F401
-
-        import ishibashi  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-class Postgres:
-    def __init__(self) -> None:
-        self.host = os.environ.get("PGHOST", "127.0.0.1")
-        self.port = os.environ.get("PGPORT", "5432")
-        self.user = os.environ.get("PGUSER", "postgres")
-        self.password = os.environ.get("PGPASSWORD", "")
-
-    def url(self, database: str) -> str:
-        auth = quote(self.user, safe="")
-        if self.password:
-            auth += ":" + quote(self.password, safe="")
-        return f"postgres://{auth}@{self.host}:{self.port}/{database}"
-
-    def _connect(self, database: str = "postgres") -> Any:
-        import psycopg
-
-        return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password or None,
-            dbname=database, autocommit=True,
-        )  # fmt: skip
-
-    def recreate(self, database: str) -> None:
-        with self._connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{database}"')
-
-    def drop(self, database: str) -> None:
-        with self._connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
+class LedgerPostgres(Postgres):
     def facts(self) -> dict[str, Any]:
-        with self._connect() as conn:
-            version = conn.execute("SELECT version()").fetchone()[0]
-            names = ("fsync", "synchronous_commit", "shared_buffers", "max_connections",
-                     "wal_level", "default_transaction_isolation")  # fmt: skip
-            settings = {
-                name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
-                for name in names
-            }
-        return {"version": version, "settings": settings}
+        return self.current_settings(
+            ("fsync", "synchronous_commit", "shared_buffers", "max_connections", "wal_level",
+             "default_transaction_isolation")
+        )  # fmt: skip
 
     def pgbench(self, *args: str) -> str:
         command = ["pgbench", "-h", self.host, "-p", self.port, "-U", self.user, *args]
@@ -124,7 +83,7 @@ class Postgres:
 
 
 def pgbench_run(
-    pg: Postgres, clients: int, seconds: float, database: str = DB_PGBENCH,
+    pg: LedgerPostgres, clients: int, seconds: float, database: str = DB_PGBENCH,
     script: Path | None = None, defines: dict[str, int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """pgbench's built-in tpcb-like script, or a script file (then without pgbench's vacuum)."""
@@ -157,44 +116,20 @@ def pgbench_run(
     }
 
 
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, all CPUs, from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is in user)
-    return total - idle, total
+def _pgbench_version() -> str:
+    done = subprocess.run(["pgbench", "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
 
 
 def timed(run: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run one measured phase and note how busy the whole machine was meanwhile."""
-    busy0, total0 = cpu_ticks()
+    since = cpu_ticks()
     result = run(*args, **kwargs)
-    busy1, total1 = cpu_ticks()
-    result["machine_busy_pct"] = round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)
+    result["machine_busy_pct"] = busy_pct(since)
     return result
 
 
-def background_load(seconds: float = 3.0) -> float:
-    """Busy % of the machine while this benchmark does nothing: other people's work."""
-    busy0, total0 = cpu_ticks()
-    time.sleep(seconds)
-    busy1, total1 = cpu_ticks()
-    return round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)
-
-
 # --- Ishibashi --------------------------------------------------------------------------------
-
-
-def ishibashi_env(database_url: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "ishibashi.config.settings",
-        "ISHIBASHI_VAR_DIR": str(SCRATCH / "var"),
-        "ISHIBASHI_SECRET_KEY": "ledger-bench-only",
-        "ISHIBASHI_ENVIRONMENT": "development",
-        "ISHIBASHI_DEBUG": "0",
-        "ISHIBASHI_LOG_LEVEL": "WARNING",
-    }
 
 
 def ishibashi_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -273,33 +208,6 @@ def hordak_call(database_url: str, *args: str) -> dict[str, Any]:
 # --- the machine ------------------------------------------------------------------------------
 
 
-def machine_facts() -> dict[str, Any]:
-    import django
-
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    pgbench = subprocess.run(["pgbench", "--version"], capture_output=True, text=True, check=False)
-    return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "pgbench": pgbench.stdout.strip(),
-    }
-
-
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -314,9 +222,9 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     from harness import run_in_child
 
     failures: list[str] = []
-    pg = Postgres()
+    pg = LedgerPostgres()
     result: dict[str, Any] = {
-        "machine": machine_facts(),
+        "machine": machine_facts(pgbench=_pgbench_version()),
         "postgresql": pg.facts(),
         "seconds": args.seconds,
         "accounts": args.accounts,
@@ -337,7 +245,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
 
     log(f"ishibashi: migrate {DB_ISHIBASHI}, {args.accounts} funded wallets")
     pg.recreate(DB_ISHIBASHI)
-    pg_env = ishibashi_env(pg.url(DB_ISHIBASHI))
+    pg_env = ishibashi_env(pg.url(DB_ISHIBASHI), var_dir=SCRATCH / "var", label="ledger-bench")
     wallet_ids = ishibashi_prepare(pg_env, args.accounts)["wallet_ids"]
     lo, hi = min(wallet_ids), max(wallet_ids)
     if sorted(wallet_ids) != list(range(lo, hi + 1)):
@@ -416,8 +324,10 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
 
     # (d) SQLite: the same transfer on a file, one writer at a time.
     sqlite_file = SCRATCH / "ledger-bench.sqlite3"
-    _remove_sqlite(sqlite_file)
-    sqlite_env = ishibashi_env(f"sqlite:///{sqlite_file}")
+    remove_sqlite(sqlite_file)
+    sqlite_env = ishibashi_env(
+        f"sqlite:///{sqlite_file}", var_dir=SCRATCH / "var", label="ledger-bench"
+    )
     log(f"(d) sqlite: migrate {sqlite_file.relative_to(ROOT)}, {args.accounts} funded wallets")
     sqlite_ids = ishibashi_prepare(sqlite_env, args.accounts)["wallet_ids"]
     for workers in SQLITE_WORKERS:
@@ -428,7 +338,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     if not args.keep:
         for database in (DB_PGBENCH, DB_ISHIBASHI, DB_HORDAK):
             pg.drop(database)
-        _remove_sqlite(sqlite_file)
+        remove_sqlite(sqlite_file)
     result["background_busy_pct"]["after"] = background_load()
 
     pairs = [("b", "a"), ("e", "a"), ("b", "e"), ("b", "c"), ("b", "cg"), ("c", "a")]
@@ -450,11 +360,6 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         if run.get("retryable_errors") or run.get("failed"):
             log(f"note: {name} had errors: {run.get('retryable_errors') or run.get('failed')}")
     return result, failures
-
-
-def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -498,7 +403,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    if not _in_project_venv():
+    if not in_project_venv():
         in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
         if not in_venv and PROJECT_PYTHON.exists():
             os.execv(str(PROJECT_PYTHON), [str(PROJECT_PYTHON), __file__, *sys.argv[1:]])
