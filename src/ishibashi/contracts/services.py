@@ -236,7 +236,7 @@ def contract_create_from_proposal(
             "terms_sha256": terms.snapshot_sha256,
         },
     )
-    first = Milestone.objects.get(contract=contract, position=created[0].position)
+    first = created[0]  # bulk_create sets primary keys on SQLite and PostgreSQL alike
     event_append(
         contract=contract,
         action="funding_requested",

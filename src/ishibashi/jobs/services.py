@@ -241,8 +241,11 @@ def job_create(*, client: User, data: JobInput, publish: bool = False) -> Job:
 
 
 @transaction.atomic
-def job_update(*, client: User, job_id: int, data: JobInput) -> Job:
-    """Edit a draft, or an open job that nobody has proposed to yet (law.md L-40)."""
+def job_update(*, client: User, job_id: int, data: JobInput, publish: bool = False) -> Job:
+    """Edit a draft, or an open job that nobody has proposed to yet (law.md L-40).
+
+    `publish` also publishes a draft in the same transaction (an open job stays open).
+    """
     job = _job_for_client(client=client, job_id=job_id, lock=True)
     if job.state not in (JobState.DRAFT, JobState.OPEN):
         raise Conflict(
@@ -260,7 +263,29 @@ def job_update(*, client: User, job_id: int, data: JobInput) -> Job:
         setattr(job, name, value)
     job.updated_at = clock.now()
     job.save()
+    if publish and job.state == JobState.DRAFT:
+        _publish(job, now=job.updated_at)
     return job
+
+
+# What the guards of job_update, proposal_create and proposal_revise allow, for pages that offer
+# the action only when it can succeed. The guards stay the authority and say why not.
+
+
+def job_is_editable(job: Job) -> bool:
+    return job.state in (JobState.DRAFT, JobState.OPEN) and not job.proposal_count
+
+
+def job_is_recruiting(job: Job) -> bool:
+    return job.state == JobState.OPEN and job.recruiting_deadline > clock.now()
+
+
+def proposal_thread_is_open(proposal: Proposal) -> bool:
+    return proposal.state in (ProposalState.OPEN, ProposalState.HIRED)
+
+
+def proposal_is_revisable(proposal: Proposal) -> bool:
+    return proposal.state == ProposalState.OPEN and job_is_recruiting(proposal.job)
 
 
 def _publish(job: Job, *, now: dt.datetime) -> None:
@@ -413,7 +438,7 @@ def _proposable_job(*, worker: User, job_id: int) -> Job:
         )
     if job.client_id == worker.pk:
         raise InvalidInput(_("You cannot propose on your own job."), code="own_job")
-    if job.state != JobState.OPEN or job.recruiting_deadline <= clock.now():
+    if not job_is_recruiting(job):
         raise Conflict(_("This job is no longer recruiting."), code="job_not_open")
     return job
 
@@ -588,7 +613,7 @@ def proposal_message_post(*, author: User, proposal_id: int, body: str) -> Propo
     """A message in the proposal's thread; either party, while it is open or just decided."""
     proposal = _proposal_for(user=author, proposal_id=proposal_id)
     body = clean_text(body, field="body", length_max=limits.MESSAGE_LENGTH_MAX, multiline=True)
-    if proposal.state in (ProposalState.WITHDRAWN, ProposalState.DECLINED):
+    if not proposal_thread_is_open(proposal):
         raise Conflict(
             _("This proposal is closed; its thread is read-only."), code="proposal_not_open"
         )

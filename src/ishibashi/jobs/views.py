@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ishibashi.accounts.models import User
-from ishibashi.core import clock, limits
+from ishibashi.core import limits
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
@@ -133,11 +133,6 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
 # --- jobs -------------------------------------------------------------------------------------
 
 
-def _is_editable(job: Job) -> bool:
-    """Mirrors job_update's guard, only to decide whether to offer the edit button."""
-    return job.state in (JobState.DRAFT, JobState.OPEN) and not job.proposal_count
-
-
 @require_GET
 def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
     viewer = _viewer(request)
@@ -158,9 +153,9 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "stats": selectors.client_stats(job.client),
         "is_owner": is_owner,
-        "can_edit": is_owner and _is_editable(job),
+        "can_edit": is_owner and services.job_is_editable(job),
         "proposals": proposals,
-        "can_propose": job.is_open and not is_owner and not has_open_proposal,
+        "can_propose": services.job_is_recruiting(job) and not is_owner and not has_open_proposal,
     }
     return render(request, "jobs/detail.html", context)
 
@@ -170,7 +165,7 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
 def my_jobs_view(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
     jobs, has_next = _page_of(selectors.job_list_for_client(client=_user(request)), number)
-    rows = [{"job": job, "can_edit": _is_editable(job)} for job in jobs]
+    rows = [{"job": job, "can_edit": services.job_is_editable(job)} for job in jobs]
     return render(request, "jobs/mine.html", {"rows": rows, "pager": _pager(number, has_next)})
 
 
@@ -210,7 +205,7 @@ def job_edit_view(request: HttpRequest, job_id: int) -> HttpResponse:
             raise Forbidden(_("Only the client who posted this job can change it."))
     except ApplicationError as error:
         return _refusal_page(request, error) or redirect("jobs:list")
-    if request.method == "GET" and not _is_editable(job):
+    if request.method == "GET" and not services.job_is_editable(job):
         messages.error(
             request, _("This job can no longer be edited: it has proposals or has ended.")
         )
@@ -219,9 +214,7 @@ def job_edit_view(request: HttpRequest, job_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         publish = request.POST.get("action") == "publish" and job.state == JobState.DRAFT
         try:
-            services.job_update(client=user, job_id=job.pk, data=form.job_input())
-            if publish:
-                services.job_publish(client=user, job_id=job.pk)
+            services.job_update(client=user, job_id=job.pk, data=form.job_input(), publish=publish)
         except ApplicationError as error:
             refusal = _refusal_page(request, error)
             if refusal:
@@ -460,23 +453,13 @@ def proposal_revise_view(request: HttpRequest, proposal_id: int) -> HttpResponse
             raise Forbidden(_("Only the worker who sent this proposal can do that."))
     except ApplicationError as error:
         return _refusal_page(request, error) or redirect("jobs:list")
-    if request.method == "GET" and not _is_revisable(proposal):
+    if request.method == "GET" and not services.proposal_is_revisable(proposal):
         messages.error(request, _("This proposal can no longer be revised."))
         return redirect("jobs:proposal_detail", proposal_id=proposal.pk)
     return _plan_form_page(request, proposal.job, revising=proposal)
 
 
 # --- one proposal -----------------------------------------------------------------------------
-
-
-def _is_revisable(proposal: Proposal) -> bool:
-    """Mirrors proposal_revise's guard, only to decide whether to offer the revise link."""
-    job = proposal.job
-    return (
-        proposal.state == ProposalState.OPEN
-        and job.is_open
-        and job.recruiting_deadline > clock.now()
-    )
 
 
 def _hire_form_for(proposal: Proposal, posted: forms.HireForm | None) -> forms.HireForm:
@@ -526,13 +509,13 @@ def _proposal_page(
         # An operator may read the thread but not write in it.
         "is_party": is_worker or is_client,
         "is_open": is_open,
-        "thread_open": proposal.state in (ProposalState.OPEN, ProposalState.HIRED),
+        "thread_open": services.proposal_thread_is_open(proposal),
         "contract": getattr(proposal, "contract", None)
         if proposal.state == ProposalState.HIRED
         else None,
         "message_form": message_form or forms.MessageForm(),
         "decline_form": decline_form or forms.DeclineForm(),
-        "can_revise": is_worker and _is_revisable(proposal),
+        "can_revise": is_worker and services.proposal_is_revisable(proposal),
         "hire_form": _hire_form_for(proposal, hire_form),
     }
     return render(request, "jobs/proposal_detail.html", context)
