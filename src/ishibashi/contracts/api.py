@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
@@ -15,7 +14,7 @@ from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.contracts import selectors
 from ishibashi.contracts.models import Contract, ContractTerms, Milestone
 from ishibashi.contracts.services import events_verify
-from ishibashi.core import limits
+from ishibashi.core.pagination import page_of
 
 contracts_router = Router(tags=["contracts"], auth=user_auth)
 
@@ -27,14 +26,6 @@ PAGES_MAX = 1000
 
 class PageQuery(Schema):
     page: int = Field(1, ge=1, le=PAGES_MAX)
-
-
-def page_of(items: QuerySet[Any], page: int) -> tuple[list[Any], bool]:
-    """One page of a queryset and whether another follows, in a single query."""
-    size = limits.PAGE_SIZE_DEFAULT
-    start = (page - 1) * size
-    found = list(items[start : start + size + 1])
-    return found[:size], len(found) > size
 
 
 class PersonOut(Schema):

@@ -14,11 +14,12 @@ from ninja import Field, Query, Router, Schema, Status
 
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import User
-from ishibashi.contracts.api import ERRORS, ContractOut, PageQuery, PersonOut, page_of
+from ishibashi.contracts.api import ERRORS, ContractOut, PageQuery, PersonOut
 from ishibashi.contracts.models import Contract
 from ishibashi.contracts.selectors import contract_get_for_viewer
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
+from ishibashi.core.pagination import page_of
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -393,8 +394,6 @@ def job_proposals_endpoint(
     user = request_user(request)
     job = job_read(user, job_id)
     proposals, has_next = page_of(selectors.proposals_for_job(viewer=user, job=job), query.page)
-    for proposal in proposals:
-        proposal.job = job  # already loaded: no query per proposal for its title and warnings
     return {"items": proposals, "page": query.page, "has_next": has_next}
 
 

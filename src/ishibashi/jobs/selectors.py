@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from ishibashi.accounts.models import User
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput, NotFound
+from ishibashi.core.pagination import page_slice, page_split
 from ishibashi.core.text import has_forbidden_characters
 from ishibashi.jobs.bigrams import bigram_token
 from ishibashi.jobs.models import (
@@ -187,13 +188,13 @@ def job_search(filters: JobFilters) -> JobPage:
     if filters.budget_max_jpy is not None:
         jobs = jobs.filter(budget_min_jpy__lte=filters.budget_max_jpy)
     terms = search_terms(filters.q)
-    size = limits.PAGE_SIZE_DEFAULT
-    start = (filters.page - 1) * size
+    rows = page_slice(filters.page)
     if connection.vendor == "postgresql" and any(len(term) == BIGRAM for term in terms):
-        found = _two_phase(jobs, terms, start, start + size + 1)
+        found = _two_phase(jobs, terms, rows.start, rows.stop)
     else:
-        found = list(_page(_matching(jobs, terms) if terms else jobs, start, start + size + 1))
-    return JobPage(jobs=found[:size], page=filters.page, has_next=len(found) > size)
+        found = list(_page(_matching(jobs, terms) if terms else jobs, rows.start, rows.stop))
+    page, has_next = page_split(found)
+    return JobPage(jobs=page, page=filters.page, has_next=has_next)
 
 
 def job_get_for_viewer(*, viewer: User | None, job_id: int) -> Job:

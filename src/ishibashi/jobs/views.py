@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ishibashi.accounts.models import User
 from ishibashi.core import limits
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.core.pagination import page_of
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
     ClientJobStats,
@@ -74,14 +75,6 @@ def _page_number(request: HttpRequest) -> int:
     except ValueError:
         return 1
     return min(max(number, 1), PAGES_MAX)
-
-
-def _page_of(items: Any, number: int) -> tuple[list[Any], bool]:
-    """One page and whether another follows, in a single query."""
-    size = limits.PAGE_SIZE_DEFAULT
-    start = (number - 1) * size
-    found = list(items[start : start + size + 1])
-    return found[:size], len(found) > size
 
 
 def _pager(number: int, has_next: bool) -> dict[str, Any]:
@@ -164,7 +157,7 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def my_jobs_view(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
-    jobs, has_next = _page_of(selectors.job_list_for_client(client=_user(request)), number)
+    jobs, has_next = page_of(selectors.job_list_for_client(client=_user(request)), number)
     rows = [{"job": job, "can_edit": services.job_is_editable(job)} for job in jobs]
     return render(request, "jobs/mine.html", {"rows": rows, "pager": _pager(number, has_next)})
 
