@@ -2,8 +2,9 @@
 
 Random ids would only ever meet "not found", so the fuzzed user owns a draft, an open job with a
 proposal, a hired job with its contract, and a proposal on someone else's job, and can propose on
-another; path ids are drawn from those as well as from the generated values, so the positive
-paths run too.
+another; the contract has a funded and delivered milestone (a preview and a full file) and a
+change waiting for the fuzzed user's answer. Path ids are drawn from those as well as from the
+generated values, so the positive paths run too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from ishibashi.config.wsgi import application
 
-MARKETPLACE_TAGS = ["jobs", "proposals", "contracts"]
+MARKETPLACE_TAGS = ["jobs", "proposals", "contracts", "milestones", "deliveries", "changes"]
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application).include(
     tag=MARKETPLACE_TAGS
@@ -36,11 +37,16 @@ class World:
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import transaction
+
     from ishibashi.accounts.services import api_token_create, user_signup
+    from ishibashi.contracts import services as contracts
     from ishibashi.core import clock
     from ishibashi.jobs import services
     from ishibashi.jobs.services import JobInput, ProposalInput
+    from ishibashi.ledger.services import deposit_credit
 
     def person(email):
         return user_signup(
@@ -81,6 +87,27 @@ def world(db):
     contract = services.proposal_hire(client=fuzz, proposal_id=hired.pk)
     sent = propose(fuzz, others_job)
     services.proposal_message_post(author=other, proposal_id=sent.pk, body="よろしくお願いします。")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with transaction.atomic():
+        deposit_credit(user=fuzz, amount_jpy=500_000, idempotency_key="fuzz", reference="fuzz")
+    milestones = list(contract.milestones.order_by("position"))
+    contracts.milestone_fund(client=fuzz, milestone_id=milestones[0].pk)
+    delivery = contracts.delivery_create(
+        worker=other,
+        milestone_id=milestones[0].pk,
+        message="事前調査の報告です。",
+        uploads=[
+            contracts.DeliveryUpload(
+                file=SimpleUploadedFile("preview.png", b"\x89PNG"), visibility="preview"
+            ),
+            contracts.DeliveryUpload(
+                file=SimpleUploadedFile("report.pdf", b"%PDF"), visibility="full"
+            ),
+        ],
+    )
+    change = contracts.change_propose(
+        actor=other, contract_id=contract.pk, message="範囲の変更", scope="移行と動作確認"
+    )
     return World(
         token=api_token_create(user=fuzz, name="fuzz").secret,
         ids={
@@ -88,6 +115,10 @@ def world(db):
             "job_id": [others_fresh_job.pk, open_job.pk, draft.pk, hired_job.pk, others_job.pk],
             "proposal_id": [received.pk, sent.pk, hired.pk],
             "contract_id": [contract.pk],
+            "milestone_id": [m.pk for m in milestones],
+            "delivery_id": [delivery.pk],
+            "file_id": [f.pk for f in delivery.files.all()],
+            "change_id": [change.pk],
         },
     )
 

@@ -27,3 +27,32 @@ def test_time_is_read_only_through_core_clock():
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
 
     assert offenders == [], f"read the time through ishibashi.core.clock.now(): {offenders}"
+
+
+def test_only_the_transition_writes_a_milestone_state():
+    """contracts.states.transition() is the one door: it checks the table and logs the event."""
+    states = SRC / "contracts" / "states.py"
+    offenders = []
+    for path in _python_files():
+        if path == states:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "state"
+                    and isinstance(target.value, ast.Name)
+                    and "milestone" in target.value.id.lower()
+                ):
+                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "update"
+                and any(k.arg == "state" for k in node.keywords)
+                and "Milestone" in ast.unparse(node.func.value)
+            ):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+
+    assert offenders == [], f"change a milestone's state through states.transition(): {offenders}"

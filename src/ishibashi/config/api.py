@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ishibashi.accounts.api import auth_router, me_router, users_router
-from ishibashi.contracts.api import contracts_router
+from ishibashi.contracts.api import (
+    changes_router,
+    contracts_router,
+    deliveries_router,
+    delivery_files_router,
+    milestones_router,
+)
 from ishibashi.core.errors import ApplicationError
 from ishibashi.jobs.api import jobs_router, proposals_router
+from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
 
@@ -90,6 +99,27 @@ def not_found_handler(request: HttpRequest, error: Http404) -> HttpResponse:
     )
 
 
+@api.exception_handler(RequestDataTooBig)
+def body_too_big_handler(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    # Django would answer with its HTML 400 page; API clients get the usual JSON shape.
+    return api.create_response(
+        request,
+        {"code": "request_too_large", "message": _("The request body is too large.")},
+        status=413,
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+def unreadable_body_handler(request: HttpRequest, error: Exception) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"code": "invalid_body", "message": _("The request body could not be read.")},
+        status=422,
+    )
+
+
 @api.exception_handler(HttpError)
 def http_error_handler(request: HttpRequest, error: HttpError) -> HttpResponse:
     if error.status_code == 403:
@@ -112,3 +142,8 @@ api.add_router("/operations/", operations_router)
 api.add_router("/jobs", jobs_router)
 api.add_router("/proposals", proposals_router)
 api.add_router("/contracts", contracts_router)
+api.add_router("/milestones", milestones_router)
+api.add_router("/deliveries", deliveries_router)
+api.add_router("/delivery-files", delivery_files_router)
+api.add_router("/changes", changes_router)
+api.add_router("/notifications", notifications_router)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ishibashi.core",
     "ishibashi.accounts",
+    "ishibashi.notifications",
     "ishibashi.ledger",
     "ishibashi.payments",
     "ishibashi.jobs",
@@ -113,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ishibashi.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -233,6 +235,49 @@ PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1
 INSPECTION_DAYS_DEFAULT = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_DEFAULT", "7"))
 INSPECTION_DAYS_MIN = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_MIN", "3"))
 INSPECTION_DAYS_MAX = int(os.environ.get("ISHIBASHI_INSPECTION_DAYS_MAX", "14"))
+# Clocks on a wait (days). Each one runs a reminder ladder (50 %, 85 %, 24 h before) and then
+# acts: an unfunded milestone closes, an uninspected delivery is approved and paid.
+FUNDING_DAYS = int(os.environ.get("ISHIBASHI_FUNDING_DAYS", "7"))
+CLIENT_REPLY_DAYS = int(os.environ.get("ISHIBASHI_CLIENT_REPLY_DAYS", "7"))
+CHANGE_ANSWER_DAYS = int(os.environ.get("ISHIBASHI_CHANGE_ANSWER_DAYS", "7"))
+CANCELLATION_ANSWER_DAYS = int(os.environ.get("ISHIBASHI_CANCELLATION_ANSWER_DAYS", "7"))
+# キャンセル料: a contract term in whole percent of a started milestone.
+KILL_FEE_PERCENT_MAX = int(os.environ.get("ISHIBASHI_KILL_FEE_PERCENT_MAX", "50"))
+# Monthly retainers: the next month's milestone is requested this many days ahead; the client's
+# termination takes effect after the notice period (Freelance Act art. 16, law.md L-41).
+MONTHLY_FUNDING_LEAD_DAYS = int(os.environ.get("ISHIBASHI_MONTHLY_FUNDING_LEAD_DAYS", "7"))
+MONTHLY_TERMINATION_NOTICE_DAYS = 30
+# Deliveries: per file and per delivery; only these extensions are accepted.
+DELIVERY_FILE_SIZE_MAX_BYTES = int(
+    os.environ.get("ISHIBASHI_DELIVERY_FILE_SIZE_MAX_BYTES", str(20 * 1024 * 1024))
+)
+DELIVERY_FILES_MAX = int(os.environ.get("ISHIBASHI_DELIVERY_FILES_MAX", "10"))
+DELIVERY_FILE_EXTENSIONS = frozenset(
+    env_list(
+        "ISHIBASHI_DELIVERY_FILE_EXTENSIONS",
+        [
+            "pdf",
+            "txt",
+            "md",
+            "csv",
+            "json",
+            "png",
+            "jpg",
+            "jpeg",
+            "gif",
+            "webp",
+            "svg",
+            "zip",
+            "docx",
+            "xlsx",
+            "pptx",
+            "psd",
+            "ai",
+            "mp3",
+            "mp4",
+        ],
+    )
+)
 # Job categories whose pay is subject to withholding when an individual is paid by a withholding
 # agent (law.md L-50, L-51): design, writing and translation; programming and data entry are not.
 WITHHOLDING_CATEGORIES = frozenset(

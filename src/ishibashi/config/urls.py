@@ -14,6 +14,7 @@ urlpatterns = [
     path("jobs/", include("ishibashi.jobs.urls")),
     path("contracts/", include("ishibashi.contracts.urls")),
     path("operations/", include("ishibashi.operations.urls")),
+    path("notifications/", include("ishibashi.notifications.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/admin/", admin.site.urls),

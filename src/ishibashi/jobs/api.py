@@ -263,6 +263,11 @@ class HireIn(Schema):
         description="The revision you read; if the worker revised it since, the hire is refused "
         "(409).",
     )
+    kill_fee_percent: int = Field(
+        default=0,
+        description="キャンセル料: the share of a started milestone paid to the worker if you "
+        "cancel after the work started (0 to the operator's maximum).",
+    )
 
 
 # Both bodies are optional: a bare POST declines without a reason or hires on the defaults.
@@ -478,6 +483,7 @@ def proposal_hire_endpoint(
         inspection_days=payload.inspection_days,
         expected_total_jpy=payload.expected_total_jpy,
         expected_revision=payload.expected_revision,
+        kill_fee_percent=payload.kill_fee_percent,
     )
     return Status(201, contract_get_for_viewer(viewer=user, contract_id=contract.pk))
 

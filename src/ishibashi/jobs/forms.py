@@ -321,6 +321,14 @@ class HireForm(ShapeForm):
         required=False,
         widget=forms.NumberInput,
     )
+    # キャンセル料: a contract term; what the worker keeps of a started milestone if the client
+    # cancels it. Blank means none.
+    kill_fee_percent = forms.IntegerField(
+        label=_("Kill fee (キャンセル料), percent"),
+        required=False,
+        initial=0,
+        widget=forms.NumberInput(attrs={"step": "1"}),
+    )
     # The total the client saw: if the worker changed the proposal meanwhile, the hire stops.
     expected_total_jpy = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # The revision the client read: a revised plan with the same total is still a new plan.
@@ -336,3 +344,9 @@ class HireForm(ShapeForm):
             "From %(min)d to %(max)d days. After a delivery, the client has this long to "
             "inspect; a silent client's delivery is then approved automatically."
         ) % {"min": settings.INSPECTION_DAYS_MIN, "max": settings.INSPECTION_DAYS_MAX}
+        kill_fee = self.fields["kill_fee_percent"]
+        kill_fee.widget.attrs.update(min=0, max=settings.KILL_FEE_PERCENT_MAX)
+        kill_fee.help_text = _(
+            "From 0 to %(max)d percent. If you cancel after the worker has started a milestone, "
+            "this share of its escrow is paid to the worker and the rest refunded to you."
+        ) % {"max": settings.KILL_FEE_PERCENT_MAX}

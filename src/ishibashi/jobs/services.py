@@ -635,6 +635,7 @@ def proposal_hire(
     inspection_days: int | None = None,
     expected_total_jpy: int | None = None,
     expected_revision: int | None = None,
+    kill_fee_percent: int = 0,
 ) -> Contract:
     """契約: hire one proposal. Creates the contract with terms version 1; declines the rest.
 
@@ -655,6 +656,14 @@ def proposal_hire(
             _("The inspection period must be %(min)d to %(max)d days.")
             % {"min": settings.INSPECTION_DAYS_MIN, "max": settings.INSPECTION_DAYS_MAX},
             field="inspection_days",
+        )
+    if type(kill_fee_percent) is not int or not (
+        0 <= kill_fee_percent <= settings.KILL_FEE_PERCENT_MAX
+    ):
+        raise InvalidInput(
+            _("The kill fee must be 0 to %(max)d percent.")
+            % {"max": settings.KILL_FEE_PERCENT_MAX},
+            field="kill_fee_percent",
         )
     if proposal.state != ProposalState.OPEN:
         raise Conflict(_("This proposal is no longer open."), code="proposal_not_open")
@@ -683,7 +692,11 @@ def proposal_hire(
         )
     now = clock.now()
     contract = contract_create_from_proposal(
-        proposal=proposal, milestones=milestones, inspection_days=inspection_days, now=now
+        proposal=proposal,
+        milestones=milestones,
+        inspection_days=inspection_days,
+        now=now,
+        kill_fee_percent=kill_fee_percent,
     )
     proposal.state = ProposalState.HIRED
     proposal.decided_at = now

@@ -586,6 +586,7 @@ def proposal_hire_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
                 inspection_days=form.cleaned_data["inspection_days"],
                 expected_total_jpy=form.cleaned_data["expected_total_jpy"],
                 expected_revision=form.cleaned_data["expected_revision"],
+                kill_fee_percent=form.cleaned_data["kill_fee_percent"] or 0,
             )
         except ApplicationError as error:
             refusal = _refusal_page(request, error)

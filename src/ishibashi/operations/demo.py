@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -179,6 +180,21 @@ DEMO_JOBS: tuple[DemoJob, ...] = (
 )
 
 
+def _seed_demo_delivery(contract: Any) -> None:
+    """The research milestone funded, done and delivered: its inspection clock is running."""
+    from ishibashi.contracts import services as contracts
+
+    research = contract.milestones.order_by("position").first()
+    contracts.milestone_fund(client=contract.client, milestone_id=research.pk)
+    contracts.milestone_start(worker=contract.worker, milestone_id=research.pk)
+    contracts.delivery_create(
+        worker=contract.worker,
+        milestone_id=research.pk,
+        message="事前調査が完了しました。現行サーバーの構成（PHP 7.4、MySQL 5.7、プラグイン12個）と"
+        "移行手順をまとめました。深夜の切り替えは2時間の予定です。",
+    )
+
+
 def _seed_demo_jobs(people: dict[str, User]) -> None:
     """Open jobs to browse, and one hired with the seed's four-part split, unless already there."""
     import datetime as dt
@@ -222,7 +238,10 @@ def _seed_demo_jobs(people: dict[str, User]) -> None:
                     ),
                 ),
             )
-            jobs.proposal_hire(client=client, proposal_id=proposal.pk)
+            contract = jobs.proposal_hire(
+                client=client, proposal_id=proposal.pk, kill_fee_percent=20
+            )
+            _seed_demo_delivery(contract)
         elif demo is DEMO_JOBS[1]:
             jobs.proposal_create(
                 worker=people["designer@example.jp"],

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
+from ishibashi.contracts.selectors import escrow_problems
 from ishibashi.ledger.models import LedgerAccount, Transfer
 from ishibashi.ledger.selectors import BooksProblem, books_check
+
+
+def books_problems() -> list[BooksProblem]:
+    """The ledger's own invariants, then escrow against the milestones it holds money for."""
+    return books_check() + escrow_problems()
 
 
 @dataclass(frozen=True)
@@ -28,5 +34,5 @@ def books_report() -> BooksReport:
         totals_by_kind={row["kind"]: row["total"] for row in rows.order_by("kind")},
         accounts=sum(row["n"] for row in rows),
         transfers=Transfer.objects.count(),
-        problems=books_check(),
+        problems=books_problems(),
     )

@@ -6,18 +6,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ishibashi.ledger.selectors import books_check
+from ishibashi.operations.selectors import books_problems
 
 
 class Command(BaseCommand):
     help = "Check every ledger invariant; exits non-zero and names each offender if one fails."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        problems = books_check()
+        problems = books_problems()
         if problems:
             for problem in problems:
                 self.stderr.write(f"FAIL {problem.check}: {problem.detail}")
             raise CommandError(f"the books do not hold: {len(problems)} problem(s)")
         self.stdout.write(
-            "OK: every transfer balances, balances sum to zero, caches match entries."
+            "OK: every transfer balances, balances sum to zero, caches match entries, "
+            "and each escrow holds exactly its milestone's funded, unpaid amount."
         )
