@@ -633,9 +633,9 @@ def _latest_delivery(milestone: Milestone) -> Delivery | None:
     return milestone.deliveries.order_by("-version").first()
 
 
-def _release(lk: Locked, *, now: dt.datetime) -> dict[str, Any]:
+def _release(lk: Locked) -> None:
     m, contract = lk.milestone, lk.contract
-    transfer = ledger.escrow_release(
+    ledger.escrow_release(
         client=contract.client,
         worker=contract.worker,
         escrow_reference=m.escrow_reference,
@@ -644,7 +644,6 @@ def _release(lk: Locked, *, now: dt.datetime) -> dict[str, Any]:
         withholding_applies=contract.withholding_applies,
         idempotency_key=_ledger_key(m, "release"),
     )
-    return {"amount_jpy": m.amount_jpy, "transfer": transfer.pk}
 
 
 def _approve_and_release(
@@ -670,15 +669,20 @@ def _approve_and_release(
         return payload or {}
 
     transition(locked, action=action, actor=actor, now=now, effect=approved)
+    amount, key = locked.milestone.amount_jpy, _ledger_key(locked.milestone, "release")
     milestone = transition(
         locked,
         action=Action.RELEASE,
         actor=None,
         now=now,
-        effect=lambda lk: _release(lk, now=now),
+        # The ledger key names the transfer: the ledger holds one transfer per key, ever.
+        effect=lambda lk: {"amount_jpy": amount, "ledger_key": key},
         notify=notices.released,
     )
     _contract_settle(locked.contract, actor=actor, now=now)
+    # Last in the transaction: every release locks the platform's fee account, the one row all
+    # sweepers share, so it is held only for the transfer and the commit, not for the rest.
+    _release(locked)
     return milestone
 
 

@@ -186,7 +186,12 @@ def lock(*, milestone_id: int, actor: User | None) -> Locked:
     seen = Milestone.objects.filter(pk=milestone_id).values_list("contract_id", flat=True).first()
     if seen is None:
         raise NotFound(_("No such milestone."))
-    contract = Contract.objects.select_for_update().get(pk=seen)
+    # The parties come with the row: notices and the ledger need them on every action.
+    contract = (
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("client", "worker")
+        .get(pk=seen)
+    )
     lock_client_stats(contract)
     role = role_of(contract, actor)
     if role is None or (role is Role.OPERATOR and actor is not None and not actor.is_staff):
