@@ -52,9 +52,18 @@ def _secret_key() -> str:
     # Development: keep one generated key per installation so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
+        # Several server processes start at once: each writes a complete key to its own file
+        # and links it into place; the first link wins and nobody ever reads a half-written key.
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        draft = VAR_DIR / f"secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 
