@@ -885,6 +885,7 @@ class ActivitySampler(threading.Thread):
         super().__init__(daemon=True)
         self.pg, self.database, self.interval = pg, database, interval
         self.samples: Counter[str] = Counter()
+        self.lock_waits: Counter[str] = Counter()  # by the statement that waits
         self.rounds = 0
         self.done = threading.Event()
 
@@ -892,12 +893,15 @@ class ActivitySampler(threading.Thread):
         with self.pg.connect(self.database) as conn:
             while not self.done.wait(self.interval):
                 rows = conn.execute(
-                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "SELECT state, wait_event_type, wait_event, left(query, 70) "
+                    "FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                     "AND backend_type = 'client backend'"
                 ).fetchall()
                 self.rounds += 1
-                for state, wait_type, wait in rows:
+                for state, wait_type, wait, query in rows:
+                    if state == "active" and wait_type == "Lock":
+                        self.lock_waits[query] += 1
                     if state == "active" and wait_type:
                         self.samples[f"waiting: {wait_type}/{wait}"] += 1
                     elif state == "active":
@@ -914,6 +918,7 @@ class ActivitySampler(threading.Thread):
             "share_pct": {
                 name: round(100 * n / total, 1) for name, n in self.samples.most_common()
             },
+            "lock_waits_by_statement": dict(self.lock_waits.most_common(5)),
         }
 
 
