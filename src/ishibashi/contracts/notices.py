@@ -1,7 +1,7 @@
 """What the parties are told as a contract moves: escrow, delivery, inspection, reminders, changes.
 
-Each notice goes out only if the transaction that caused it commits (core.notices.notify), in
-the recipient's language, with a link to the contract page.
+Each notice goes out only if the transaction that caused it commits (notifications.notices.notify),
+in the recipient's language, with a link to the contract page.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ishibashi.core.notices import notify
+from ishibashi.notifications.notices import notify
 
 if TYPE_CHECKING:
     import datetime as dt

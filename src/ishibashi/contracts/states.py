@@ -232,8 +232,8 @@ def transition(
 ) -> Milestone:
     """Check, run the effect, save the new state and append the event; the caller's transaction.
 
-    `notify` runs at once but only queues mail with transaction.on_commit (core.notices), so a
-    rolled-back transition tells nobody anything.
+    `notify` runs at once but only queues mail with transaction.on_commit
+    (notifications.notices), so a rolled-back transition tells nobody anything.
     """
 
     # What the sweeper does after a person's action (the release after an approval) is its own.

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ishibashi.core.notices import notify
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage
+from ishibashi.notifications.notices import notify
 
 if TYPE_CHECKING:
     from ishibashi.contracts.models import Contract
