@@ -332,3 +332,32 @@ def change_answered(*, change: ChangeRequest) -> None:
 
     for user in (contract.client, contract.worker):
         notify(user=user, compose=compose, path=_path(contract))
+
+
+def contract_started(*, contract: Contract) -> None:
+    title = contract.title
+    path = reverse("contracts:detail", args=[contract.pk])
+    notify(
+        user=contract.worker,
+        compose=lambda: (
+            _("You were hired: “%(title)s”") % {"title": title},
+            _(
+                "The client hired your proposal for “%(title)s”. Do not start work on a "
+                "milestone until its escrow (仮払い) is funded; the contract page shows when."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )
+    notify(
+        user=contract.client,
+        compose=lambda: (
+            _("Contract started: “%(title)s”") % {"title": title},
+            _(
+                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
+                "(仮払い) so the worker can begin."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )

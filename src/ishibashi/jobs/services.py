@@ -1,4 +1,6 @@
-"""Every write on jobs and proposals: post, publish, edit, close, expire, propose, revise, hire.
+"""Every write on jobs and proposals: post, publish, edit, close, expire, propose, revise.
+
+The hire that turns a proposal into a contract is contracts.services.hiring: jobs knows no contract.
 
 Each public function is one use case in one transaction. Rules are checked here, never in a view
 or an API handler; a refusal raises an ApplicationError before anything is written.
@@ -10,15 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
-from ishibashi.contracts.models import Contract
-from ishibashi.contracts.services import contract_create_from_proposal
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.core.text import clean_text
@@ -215,7 +214,7 @@ def _stats_of(client: User) -> ClientJobStats:
     return stats
 
 
-def _bump(client: User, **deltas: int) -> None:
+def client_job_stats_bump(client: User, **deltas: int) -> None:
     _stats_of(client)
     ClientJobStats.objects.filter(client=client).update(
         **{name: F(name) + delta for name, delta in deltas.items()}
@@ -298,7 +297,7 @@ def _publish(job: Job, *, now: dt.datetime) -> None:
     job.published_at = now
     job.updated_at = now
     job.save(update_fields=["state", "published_at", "updated_at"])
-    _bump(job.client, jobs_posted=1)
+    client_job_stats_bump(job.client, jobs_posted=1)
 
 
 @transaction.atomic
@@ -311,7 +310,7 @@ def job_publish(*, client: User, job_id: int) -> Job:
     return job
 
 
-def _decline_open_proposals(job: Job, *, reason: str, now: dt.datetime, except_id: int = 0) -> None:
+def open_proposals_decline(job: Job, *, reason: str, now: dt.datetime, except_id: int = 0) -> None:
     pending = list(
         Proposal.objects.select_for_update()
         .filter(job=job, state=ProposalState.OPEN)
@@ -340,8 +339,8 @@ def job_close(*, client: User, job_id: int) -> Job:
     job.state = JobState.CLOSED_WITHOUT_HIRE
     job.ended_at = job.updated_at = now
     job.save(update_fields=["state", "ended_at", "updated_at"])
-    _decline_open_proposals(job, reason=str(_("The client closed the job.")), now=now)
-    _bump(job.client, jobs_closed_without_hire=1)
+    open_proposals_decline(job, reason=str(_("The client closed the job.")), now=now)
+    client_job_stats_bump(job.client, jobs_closed_without_hire=1)
     return job
 
 
@@ -362,10 +361,10 @@ def jobs_expire_overdue(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
             job.state = JobState.EXPIRED
             job.ended_at = job.updated_at = now
             job.save(update_fields=["state", "ended_at", "updated_at"])
-            _decline_open_proposals(
+            open_proposals_decline(
                 job, reason=str(_("The recruiting period ended without a hire.")), now=now
             )
-            _bump(job.client, jobs_expired_without_hire=1)
+            client_job_stats_bump(job.client, jobs_expired_without_hire=1)
             expired += 1
     return expired
 
@@ -512,7 +511,7 @@ def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Propos
     return proposal
 
 
-def _proposal_for(
+def proposal_for_party(
     *,
     user: User,
     proposal_id: int,
@@ -545,10 +544,10 @@ def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> P
     a message in the thread keeps the history visible, and a hire naming the old revision is
     refused. The kind stays: a consultation does not turn into a full proposal, or back.
     """
-    # Job first, then the proposal: the order proposal_hire, job_close and the sweep lock them.
-    seen = _proposal_for(user=worker, proposal_id=proposal_id, as_worker=True, lock=False)
+    # Job first, then the proposal: the order the hire, job_close and the sweep lock them in.
+    seen = proposal_for_party(user=worker, proposal_id=proposal_id, as_worker=True, lock=False)
     _proposable_job(worker=worker, job_id=seen.job_id)
-    proposal = _proposal_for(user=worker, proposal_id=proposal_id, as_worker=True)
+    proposal = proposal_for_party(user=worker, proposal_id=proposal_id, as_worker=True)
     if proposal.state != ProposalState.OPEN:
         raise Conflict(_("This proposal is no longer open."), code="proposal_not_open")
     if data.kind != proposal.kind:
@@ -578,7 +577,7 @@ def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> P
 
 @transaction.atomic
 def proposal_withdraw(*, worker: User, proposal_id: int) -> Proposal:
-    proposal = _proposal_for(user=worker, proposal_id=proposal_id, as_worker=True)
+    proposal = proposal_for_party(user=worker, proposal_id=proposal_id, as_worker=True)
     if proposal.state != ProposalState.OPEN:
         raise Conflict(_("This proposal is no longer open."), code="proposal_not_open")
     proposal.state = ProposalState.WITHDRAWN
@@ -590,7 +589,7 @@ def proposal_withdraw(*, worker: User, proposal_id: int) -> Proposal:
 @transaction.atomic
 def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Proposal:
     """見送り: the client passes on a proposal, with an optional reason the worker sees."""
-    proposal = _proposal_for(user=client, proposal_id=proposal_id, as_client=True)
+    proposal = proposal_for_party(user=client, proposal_id=proposal_id, as_client=True)
     reason = clean_text(
         reason,
         field="reason",
@@ -611,7 +610,7 @@ def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Pro
 @transaction.atomic
 def proposal_message_post(*, author: User, proposal_id: int, body: str) -> ProposalMessage:
     """A message in the proposal's thread; either party, while it is open or just decided."""
-    proposal = _proposal_for(user=author, proposal_id=proposal_id)
+    proposal = proposal_for_party(user=author, proposal_id=proposal_id)
     body = clean_text(body, field="body", length_max=limits.MESSAGE_LENGTH_MAX, multiline=True)
     if not proposal_thread_is_open(proposal):
         raise Conflict(
@@ -622,105 +621,6 @@ def proposal_message_post(*, author: User, proposal_id: int, body: str) -> Propo
     )
     notices.proposal_message_posted(message=message, proposal=proposal)
     return message
-
-
-# --- hiring ---------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def proposal_hire(
-    *,
-    client: User,
-    proposal_id: int,
-    inspection_days: int | None = None,
-    expected_total_jpy: int | None = None,
-    expected_revision: int | None = None,
-    kill_fee_percent: int = 0,
-) -> Contract:
-    """契約: hire one proposal. Creates the contract with terms version 1; declines the rest.
-
-    Two hires racing on one job end with exactly one contract: the job row is locked first,
-    and a unique constraint on (job) backs it up.
-    """
-    # Job first, then the proposal: the order job_close and the expiry sweep lock them in.
-    seen = _proposal_for(user=client, proposal_id=proposal_id, as_client=True, lock=False)
-    job = Job.objects.select_for_update().get(pk=seen.job_id)
-    proposal = _proposal_for(user=client, proposal_id=proposal_id, as_client=True)
-    if inspection_days is None:
-        inspection_days = settings.INSPECTION_DAYS_DEFAULT
-    if (
-        type(inspection_days) is not int
-        or not settings.INSPECTION_DAYS_MIN <= inspection_days <= settings.INSPECTION_DAYS_MAX
-    ):
-        raise InvalidInput(
-            _("The inspection period must be %(min)d to %(max)d days.")
-            % {"min": settings.INSPECTION_DAYS_MIN, "max": settings.INSPECTION_DAYS_MAX},
-            field="inspection_days",
-        )
-    if type(kill_fee_percent) is not int or not (
-        0 <= kill_fee_percent <= settings.KILL_FEE_PERCENT_MAX
-    ):
-        raise InvalidInput(
-            _("The kill fee must be 0 to %(max)d percent.")
-            % {"max": settings.KILL_FEE_PERCENT_MAX},
-            field="kill_fee_percent",
-        )
-    if proposal.state != ProposalState.OPEN:
-        raise Conflict(_("This proposal is no longer open."), code="proposal_not_open")
-    if job.state != JobState.OPEN:
-        raise Conflict(_("This job has already been hired or closed."), code="job_not_open")
-    if expected_total_jpy is not None and expected_total_jpy != proposal.total_jpy:
-        raise Conflict(
-            _("The proposal changed while you were looking at it. Check it again."),
-            code="proposal_changed",
-            field="expected_total_jpy",
-        )
-    if expected_revision is not None and expected_revision != proposal.revision:
-        raise Conflict(
-            _("The proposal changed while you were looking at it. Check it again."),
-            code="proposal_changed",
-            field="expected_revision",
-        )
-    milestones = list(proposal.milestones.all())
-    if any(milestone.due_on <= today() for milestone in milestones):
-        raise Conflict(
-            _(
-                "A milestone of this proposal is due today or earlier. Ask the worker to "
-                "update the plan before hiring."
-            ),
-            code="milestone_due_passed",
-        )
-    now = clock.now()
-    contract = contract_create_from_proposal(
-        proposal=proposal,
-        milestones=milestones,
-        inspection_days=inspection_days,
-        now=now,
-        kill_fee_percent=kill_fee_percent,
-    )
-    proposal.state = ProposalState.HIRED
-    proposal.decided_at = now
-    proposal.save(update_fields=["state", "decided_at"])
-    if proposal.kind == ProposalKind.CONSULTATION:
-        _bump(job.client, consultations_sold=1)
-    else:
-        job.state = JobState.HIRED
-        job.ended_at = job.updated_at = now
-        job.save(update_fields=["state", "ended_at", "updated_at"])
-        _decline_open_proposals(
-            job,
-            reason=str(_("The client hired another proposal.")),
-            now=now,
-            except_id=proposal.pk,
-        )
-        assert job.published_at is not None
-        _bump(
-            job.client,
-            hires=1,
-            publish_to_hire_seconds_total=int((now - job.published_at).total_seconds()),
-        )
-    notices.contract_started(contract=contract)
-    return contract
 
 
 def split_pay_plan(*, total_jpy: int, due_on: dt.date) -> list[MilestoneInput]:

@@ -6,10 +6,7 @@ reach the client as `{code, message, field}` (config.api)."""
 
 from ishibashi.contracts.api.base import (
     ERRORS,
-    PAGES_MAX,
     UPLOAD_ERRORS,
-    PageQuery,
-    PersonOut,
     UploadTooLarge,
     change_read,
     changes_router,
@@ -58,6 +55,7 @@ from ishibashi.contracts.api.funding import (
     milestone_request_funding_endpoint,
     milestone_start_endpoint,
 )
+from ishibashi.contracts.api.hiring import proposal_hire_endpoint
 from ishibashi.contracts.api.inspection import (
     delivery_approve_endpoint,
     delivery_request_revision_endpoint,
@@ -107,7 +105,6 @@ __all__ = [
     "EMPTY_NOTE",
     "ERRORS",
     "FILE_RESPONSE",
-    "PAGES_MAX",
     "UPLOAD_ERRORS",
     "ChangeContentOut",
     "ChangeOut",
@@ -136,8 +133,6 @@ __all__ = [
     "MilestoneOut",
     "NoteIn",
     "OptionalNoteIn",
-    "PageQuery",
-    "PersonOut",
     "ReasonIn",
     "TermsOut",
     "TermsVersionOut",
@@ -177,5 +172,6 @@ __all__ = [
     "milestone_request_funding_endpoint",
     "milestone_start_endpoint",
     "milestones_router",
+    "proposal_hire_endpoint",
     "viewer",
 ]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import Field, Router, Schema
+from ninja import Router
 
-from ishibashi.accounts import api as accounts_api
-from ishibashi.accounts.api import ErrorOut
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import User
 from ishibashi.contracts import selectors
@@ -17,6 +15,10 @@ from ishibashi.contracts.models import (
     Milestone,
 )
 from ishibashi.core.errors import ApplicationError
+from ishibashi.core.schemas import (
+    ERRORS_WITH_FORBIDDEN,
+    ErrorOut,
+)
 
 contracts_router = Router(tags=["contracts"], auth=user_auth)
 
@@ -33,15 +35,10 @@ delivery_files_router = Router(tags=["deliveries"], auth=user_auth)
 changes_router = Router(tags=["changes"], auth=user_auth)
 
 
-# Besides the errors every endpoint shares: an action that is someone else's to take (403).
-ERRORS = {**accounts_api.ERRORS, 403: ErrorOut}
+ERRORS = ERRORS_WITH_FORBIDDEN
 
 
 UPLOAD_ERRORS = {**ERRORS, 413: ErrorOut}
-
-
-# Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
-PAGES_MAX = 1000
 
 
 class UploadTooLarge(ApplicationError):
@@ -49,15 +46,6 @@ class UploadTooLarge(ApplicationError):
 
     http_status = 413
     default_code = "upload_too_large"
-
-
-class PageQuery(Schema):
-    page: int = Field(1, ge=1, le=PAGES_MAX)
-
-
-class PersonOut(Schema):
-    id: int
-    display_name: str
 
 
 def viewer(context: Any) -> User:

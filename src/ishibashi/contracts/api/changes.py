@@ -9,7 +9,6 @@ from ishibashi.accounts.auth import request_user
 from ishibashi.contracts import selectors, services
 from ishibashi.contracts.api.base import (
     ERRORS,
-    PageQuery,
     change_read,
     changes_router,
     contract_read,
@@ -26,6 +25,7 @@ from ishibashi.contracts.models import (
     ChangeRequest,
 )
 from ishibashi.core.pagination import page_of
+from ishibashi.core.schemas import PageQuery
 
 
 @contracts_router.get(

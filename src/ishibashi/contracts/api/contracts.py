@@ -7,13 +7,14 @@ from ninja import Query
 
 from ishibashi.accounts.auth import request_user
 from ishibashi.contracts import selectors
-from ishibashi.contracts.api.base import ERRORS, PageQuery, contract_read, contracts_router
+from ishibashi.contracts.api.base import ERRORS, contract_read, contracts_router
 from ishibashi.contracts.api.schemas import ContractOut, ContractPageOut, EventLogOut
 from ishibashi.contracts.models import (
     Contract,
 )
 from ishibashi.contracts.services import events_verify
 from ishibashi.core.pagination import page_of
+from ishibashi.core.schemas import PageQuery
 
 
 @contracts_router.get(

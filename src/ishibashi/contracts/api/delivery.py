@@ -17,7 +17,6 @@ from ishibashi.contracts import selectors, services
 from ishibashi.contracts.api.base import (
     ERRORS,
     UPLOAD_ERRORS,
-    PageQuery,
     UploadTooLarge,
     delivery_files_router,
     milestone_read,
@@ -31,6 +30,7 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.core.errors import InvalidInput, NotFound
 from ishibashi.core.pagination import page_of
+from ishibashi.core.schemas import PageQuery
 
 logger = logging.getLogger(__name__)
 

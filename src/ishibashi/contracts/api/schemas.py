@@ -9,7 +9,7 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from ishibashi.contracts import selectors
-from ishibashi.contracts.api.base import PersonOut, viewer
+from ishibashi.contracts.api.base import viewer
 from ishibashi.contracts.models import (
     ChangeRequest,
     Contract,
@@ -21,6 +21,7 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.core import clock
+from ishibashi.core.schemas import PersonOut
 
 
 class ContractSummaryOut(Schema):

@@ -43,6 +43,7 @@ from ishibashi.contracts.services.funding import (
 )
 from ishibashi.contracts.services.hiring import (
     contract_create_from_proposal,
+    proposal_hire,
 )
 from ishibashi.contracts.services.inspection import (
     delivery_approve,
@@ -113,6 +114,7 @@ __all__ = [
     "milestones_claim_due",
     "milestones_sweep_due",
     "monthly_periods_open",
+    "proposal_hire",
     "terms_snapshot",
     "terms_version_create",
     "withholding_applies",

@@ -59,6 +59,7 @@ from ishibashi.contracts.views.funding import (
     milestone_request_funding_view,
     milestone_start_view,
 )
+from ishibashi.contracts.views.hiring import proposal_hire_view
 from ishibashi.contracts.views.inspection import (
     delivery_approve_view,
     delivery_revision_view,
@@ -131,6 +132,7 @@ __all__ = [
     "milestone_request_funding_view",
     "milestone_start_view",
     "page_number",
+    "proposal_hire_view",
     "refusal_page",
     "request_user",
     "show_error",
