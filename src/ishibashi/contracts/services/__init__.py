@@ -1,4 +1,11 @@
-"""Contract use cases, one module per family; the public names are re-exported here."""
+"""Contract use cases, one module per family; the public names are re-exported here.
+
+Every use case is one transaction. It locks the contract, then the milestone (states.lock),
+checks the transition table, moves money through the ledger under those locks and appends the
+event; a retry or a racing second request finds the new state and is refused with a message, so
+money moves once. Shared endings (release, refunds, the kill fee, the contract following its
+milestones) live in `settlement`.
+"""
 
 from ishibashi.contracts.events import (
     GENESIS_HASH,
