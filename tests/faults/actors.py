@@ -134,6 +134,33 @@ def verify() -> dict[str, Any]:
     }
 
 
+def deposits() -> dict[str, Any]:
+    """Each succeeded deposit credited exactly once, nothing credited for any other."""
+    _setup()
+    from django.db.models import Count
+
+    from ishibashi.ledger.models import Transfer
+    from ishibashi.payments.models import Deposit
+
+    credits = dict(
+        Transfer.objects.filter(reference__startswith="deposit:")
+        .values_list("reference")
+        .annotate(n=Count("pk"))
+    )
+    wrong = []
+    statuses: dict[str, int] = {}
+    for deposit in Deposit.objects.order_by("pk"):
+        statuses[deposit.status] = statuses.get(deposit.status, 0) + 1
+        expected = 1 if deposit.status == "succeeded" else 0
+        if credits.get(f"deposit:{deposit.pk}", 0) != expected:
+            wrong.append([deposit.pk, deposit.status, credits.get(f"deposit:{deposit.pk}", 0)])
+    return {
+        "statuses": statuses,
+        "pending": statuses.get("pending", 0),
+        "credited_not_once": wrong,
+    }
+
+
 def later(seconds: float, argv: list[str]) -> int:
     """The ishibashi command with the clock moved `seconds` ahead, and ticking from there.
 
@@ -155,6 +182,8 @@ def main(argv: list[str]) -> int:
         return later(float(argv[1]), argv[2:])
     if command == "overdue":
         result = overdue(int(argv[1]))
+    elif command == "deposits":
+        result = deposits()
     elif command == "verify":
         result = verify()
     else:

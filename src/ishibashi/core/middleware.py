@@ -2,9 +2,11 @@
 
 A restart or fail-over of PostgreSQL makes every query fail for a few seconds with
 OperationalError (cannot connect, connection terminated) or InterfaceError (connection already
-closed). Nothing was written by the failed request: its transaction never committed. So the
-honest answer is "try again shortly": 503 with Retry-After, JSON for the API (the API's usual
-`{"code", "message"}` shape) and a short bilingual page for browsers. The page is a fixed string,
+closed). The failed request's open transaction rolls back; but it may have committed already (the
+connection broke on the COMMIT's answer, or a read after the use case's transaction failed), and
+then the client cannot tell. So the answer is "try again shortly, after checking": 503 with
+Retry-After, JSON for the API (its usual `{"code", "message"}` shape; the API's idempotency keys
+and 409 refusals make a retry safe) and a short bilingual page for browsers. The page is a fixed string,
 not a template: rendering a template runs context processors, which would query the database.
 Persistent connections recover by themselves (settings: CONN_HEALTH_CHECKS), so the first
 request after the database is back is served normally.
@@ -34,10 +36,10 @@ PAGE = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem;">
 <h1>ただいま混み合っています</h1>
 <p>一時的にご利用いただけません。数秒後にもう一度お試しください。
-入力中の操作は完了していません。</p>
+直前の操作が完了したかどうかは、画面を開き直してご確認ください。</p>
 <h1 lang="en">Temporarily unavailable</h1>
 <p lang="en">Ishibashi cannot be reached for a moment. Please try again in a few seconds.
-The action you were taking was not completed.</p>
+Reload the page to see whether your last action went through before repeating it.</p>
 </body>
 </html>
 """
