@@ -6,8 +6,8 @@ closed). The failed request's open transaction rolls back; but it may have commi
 connection broke on the COMMIT's answer, or a read after the use case's transaction failed), and
 then the client cannot tell. So the answer is "try again shortly, after checking": 503 with
 Retry-After, JSON for the API (its usual `{"code", "message"}` shape; the API's idempotency keys
-and 409 refusals make a retry safe) and a short bilingual page for browsers. The page is a fixed string,
-not a template: rendering a template runs context processors, which would query the database.
+and 409 refusals make a retry safe) and a short bilingual page for browsers. The page is a fixed
+string, not a template: rendering a template runs context processors, which query the database.
 Persistent connections recover by themselves (settings: CONN_HEALTH_CHECKS), so the first
 request after the database is back is served normally.
 
