@@ -36,9 +36,11 @@ def cluster() -> Iterator[Cluster]:
 def say(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """A line on the terminal, captured output or not: what the fault did, in numbers."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
 
     def write(message: str) -> None:
-        reporter.write_line(f"[faults] {message}")
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[faults] {message}")
 
     return write
 

@@ -217,8 +217,10 @@ def test_a_database_restart_under_load_gives_503_then_recovers_with_nothing_half
             # back) and comes back a few seconds later
             load.down_at = time.monotonic()
             cluster.stop("fast")
-            time.sleep(OUTAGE_S)
-            cluster.start()
+            try:
+                time.sleep(OUTAGE_S)
+            finally:
+                cluster.start()
             load.up_at = time.monotonic()
             # then: every pair completes a whole lifecycle after the restart, on its own
             while any(rounds_since(load, i, load.up_at) < 1 for i in range(PAIRS)):
