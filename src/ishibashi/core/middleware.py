@@ -78,9 +78,21 @@ class DatabaseUnavailableMiddleware:
 
 
 def database_unavailable_or_500(request: HttpRequest) -> HttpResponse:
-    """handler500: Django calls it while handling the exception, so sys.exc_info() names it."""
+    """handler500: Django calls it while handling the exception, so sys.exc_info() names it.
+
+    Any other error stays a 500: the bilingual error page, or the API's JSON shape under /api/
+    (an API client should not have to parse an HTML page).
+    """
     from django.views.defaults import server_error
 
     if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
         return database_unavailable(request)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "code": "server_error",
+                "message": _("Something went wrong on our side. Please try again in a moment."),
+            },
+            status=500,
+        )
     return server_error(request)

@@ -1,5 +1,6 @@
 """While the database cannot be reached, every request is told to retry: 503, never 500."""
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -87,3 +88,16 @@ def test_any_other_error_outside_a_view_is_still_a_500():
         response = handler(request)
 
     assert response.status_code == 500
+
+
+def test_any_other_error_in_the_api_is_a_json_500():
+    handler = get_resolver().resolve_error_handler(500)
+    request = RequestFactory().get("/api/v1/contracts/1")
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        response = handler(request)
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["code"] == "server_error"
