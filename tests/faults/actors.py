@@ -16,8 +16,9 @@ import os
 import sys
 from typing import Any
 
-# A research milestone is delivered with a report alone (no files), then the completion check.
-REPORT_SPLIT = (("事前調査", "research", 20_000), ("作業完了確認", "completion_check", 20_000))
+# Research milestones are delivered with a report alone (no files); a contract has up to 12.
+MILESTONES_PER_CONTRACT = 12
+RESEARCH_JPY = 20_000
 
 
 def _setup() -> None:
@@ -57,16 +58,21 @@ def overdue(count: int) -> dict[str, Any]:
             email="faults-sweep-worker@example.jp", password="hashi-wo-tataku-2026",
             display_name="受注 花子", is_client=False, is_worker=True,
         )  # fmt: skip
+        contracts_needed = -(-count // MILESTONES_PER_CONTRACT)
         with transaction.atomic():
-            deposit(client, REPORT_SPLIT[0][2] * count)
-        for _ in range(count):
-            contract = hire(client, worker, split=REPORT_SPLIT, inspection_days=7)
-            first = contract.milestones.order_by("position")[0]
-            contracts.milestone_fund(client=client, milestone_id=first.pk)
-            contracts.delivery_create(
-                worker=worker, milestone_id=first.pk, message="作業が完了しました。"
-            )
-            ids.append(first.pk)
+            deposit(client, RESEARCH_JPY * contracts_needed * MILESTONES_PER_CONTRACT)
+        split = [(f"事前調査 {n + 1}", "research", RESEARCH_JPY)
+                 for n in range(MILESTONES_PER_CONTRACT)]  # fmt: skip
+        for _ in range(contracts_needed):
+            contract = hire(client, worker, split=split, inspection_days=7)
+            for milestone in contract.milestones.order_by("position"):
+                if len(ids) == count:
+                    break
+                contracts.milestone_fund(client=client, milestone_id=milestone.pk)
+                contracts.delivery_create(
+                    worker=worker, milestone_id=milestone.pk, message="調査が完了しました。"
+                )
+                ids.append(milestone.pk)
     return {"milestones": ids}
 
 

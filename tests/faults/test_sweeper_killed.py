@@ -10,11 +10,14 @@ import time
 
 import pytest
 
+from ishibashi.core.limits import SWEEP_BATCH_MAX
 from tests.faults.harness import assert_books_and_chains_hold, run_actor, run_cli, run_later
 
 pytestmark = pytest.mark.faults
 
-OVERDUE = 120  # fewer than one claim batch (SWEEP_BATCH_MAX, 200): one worker claims them all
+# One claim batch and a bit: the killed sweeper holds a claim on part of them, and the rest
+# is still unclaimed when it dies.
+OVERDUE = SWEEP_BATCH_MAX + 40
 LEASE_LAPSED_S = 6 * 60  # the sweep lease is 5 minutes (contracts SWEEP_LEASE)
 
 
@@ -54,20 +57,31 @@ def test_a_sweeper_killed_mid_batch_is_finished_by_another_and_nothing_is_paid_t
             [overdue],
         )
         held = int(cursor.fetchone()[0])
-    say(f"sweeper SIGKILLed after releasing {released_by_dead} of {OVERDUE}; {held} still leased")
+    unclaimed = OVERDUE - released_by_dead - held
+    say(
+        f"sweeper SIGKILLed after releasing {released_by_dead} of {OVERDUE}: {held} left under "
+        f"its lease, {unclaimed} unclaimed"
+    )
     assert 0 < released_by_dead < OVERDUE
-    assert held == OVERDUE - released_by_dead, "the dead worker's claim covers the rest"
+    assert held > 0, "the dead sweeper held no claim: nothing for its lease to protect"
 
-    # then: a worker running now leaves the dead worker's claim alone (the lease holds)
+    # then: a sweeper running now takes what nobody claimed and leaves the dead one's claim
+    # alone (the lease holds until it lapses)
     now_sweep = run_cli(env, "sweep", "--once")
     assert now_sweep.returncode == 0, now_sweep.stderr
-    assert "milestones_due: 0" in now_sweep.stdout
+    assert f"milestones_due: {unclaimed}\n" in now_sweep.stdout
     with cluster.connect(name) as conn, conn.cursor() as cursor:
-        assert released_count(cursor) == released_by_dead
+        assert released_count(cursor) == released_by_dead + unclaimed
+        cursor.execute(
+            "SELECT count(*) FROM contracts_milestone WHERE id = ANY(%s) AND state = 'delivered' "
+            "AND sweep_lease_until > now()",
+            [overdue],
+        )
+        assert cursor.fetchone()[0] == held
 
-    # and: once the lease has lapsed, another worker finishes the batch
+    # and: once the lease has lapsed, another sweeper finishes the dead one's batch
     later_sweep = run_later(env, LEASE_LAPSED_S, "sweep", "--once")
-    assert f"milestones_due: {OVERDUE - released_by_dead}" in later_sweep
+    assert f"milestones_due: {held}\n" in later_sweep
 
     # and: every milestone approved and paid exactly once; the books and the chains hold
     state = assert_books_and_chains_hold(env)
