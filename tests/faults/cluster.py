@@ -77,7 +77,11 @@ class Cluster:
         command = [str(self.bindir / program), *args]
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+        # CI exports PGHOST/PGPORT/PGPASSWORD for the shared server: none of it applies here.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        return subprocess.run(
+            command, capture_output=True, text=True, check=check, timeout=120, env=env
+        )
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
