@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ishibashi.contracts.services import SWEEP_LEASE
 from ishibashi.core.limits import SWEEP_BATCH_MAX
 from tests.faults.harness import assert_books_and_chains_hold, run_actor, run_cli, run_later
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.faults
 # One claim batch and a bit: the killed sweeper holds a claim on part of them, and the rest
 # is still unclaimed when it dies.
 OVERDUE = SWEEP_BATCH_MAX + 40
-LEASE_LAPSED_S = 6 * 60  # the sweep lease is 5 minutes (contracts SWEEP_LEASE)
+LEASE_LAPSED_S = SWEEP_LEASE.total_seconds() + 60
 
 
 def released_count(cursor) -> int:
