@@ -27,6 +27,20 @@ def released_count(cursor) -> int:
     return int(cursor.fetchone()[0])
 
 
+def wait_alone(cursor, database: str, timeout: float = 30) -> None:
+    """Until no other session is connected to `database`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        )
+        if cursor.fetchone()[0] == 0:
+            return
+        assert time.monotonic() < deadline, "the killed sweeper's session lingers"
+        time.sleep(0.02)
+
+
 def test_a_sweeper_killed_mid_batch_is_finished_by_another_and_nothing_is_paid_twice(
     cluster, app_db, say
 ):
@@ -52,6 +66,8 @@ def test_a_sweeper_killed_mid_batch_is_finished_by_another_and_nothing_is_paid_t
             sweeper.kill()
             sweeper.wait(timeout=30)
         assert sweeper.returncode == -signal.SIGKILL
+        # Its server session ends (rolling back the milestone it was in) before the counting.
+        wait_alone(cursor, name)
         released_by_dead = released_count(cursor)
         cursor.execute(
             "SELECT count(*) FROM contracts_milestone WHERE id = ANY(%s) AND sweep_lease_until > now()",
