@@ -160,7 +160,9 @@ def deposits() -> dict[str, Any]:
         expected = 1 if deposit.status == "succeeded" else 0
         if credits.get(f"deposit:{deposit.pk}", 0) != expected:
             wrong.append([deposit.pk, deposit.status, credits.get(f"deposit:{deposit.pk}", 0)])
+    succeeded = Deposit.objects.filter(status="succeeded").values_list("amount_jpy", flat=True)
     return {
+        "succeeded_jpy": sum(succeeded),
         "statuses": statuses,
         "pending": statuses.get("pending", 0),
         "credited_not_once": wrong,
