@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.faults.harness import assert_books_and_chains_hold
@@ -26,7 +27,7 @@ from tests.faults.web import (
 pytestmark = pytest.mark.faults
 
 AMOUNT = REPORT_SPLIT[0][2]
-RANDOM_KILLS = 6  # fundings killed after a random delay, besides the one killed mid-transaction
+RANDOM_KILLS = 6  # fundings killed after a random delay, besides the two held mid-transaction
 KILL_DELAY_MAX_S = 0.08  # about the time one funding takes here: kills land before and after
 
 
@@ -101,7 +102,7 @@ def test_a_worker_killed_during_a_funding_leaves_all_or_nothing_and_a_retry_fund
     with serving(app_env_for_server(env), tmp_path, workers=1) as server:
         client = Person(server.base, "client@faults.example.jp", client=True)
         worker = Person(server.base, "worker@faults.example.jp", client=False)
-        count = 1 + RANDOM_KILLS
+        count = 2 + RANDOM_KILLS
         deposit = client.call(
             "POST", "/wallet/deposits", headers={"Idempotency-Key": "faults-fund"},
             json_body={"amount_jpy": AMOUNT * count, "method": "card",
@@ -113,48 +114,76 @@ def test_a_worker_killed_during_a_funding_leaves_all_or_nothing_and_a_retry_fund
 
         with cluster.connect(name) as conn, cluster.connect(name) as watcher:
             cursor, watch = conn.cursor(), watcher.cursor()
+            killed: set[int] = set()
 
-            # given: the client's wallet row is held, so the funding stops inside its
-            # transaction (contract, stats and milestone rows locked), at the ledger transfer
-            target = milestones[0]
-            fund = lambda: client.call("POST", f"/milestones/{target}/fund")  # noqa: E731
-            with conn.transaction():
+            def hold_wallet(milestone_id: int) -> None:
+                # Stops the funding at the ledger transfer, before it moves money.
                 cursor.execute(
                     "SELECT id FROM ledger_ledgeraccount WHERE owner_id = %s AND kind = 'wallet' "
                     "FOR UPDATE",
                     [client_id],
                 )
-                thread, answers = in_background(fund)
-                backend = wait_for_lock_wait(watch, name)
-                # when: the worker serving it is SIGKILLed
-                (killed,) = server.workers()
-                os.kill(killed, signal.SIGKILL)
-                thread.join(timeout=30)
-            # then: the request got no answer, and its transaction rolled back as a whole
-            assert answers[0].status is None, answers[0]
-            wait_backend_gone(watch, backend)
-            assert money_of(cursor, target) == UNFUNDED
-            # and: the same request, sent again, funds it once; a third time is refused
-            server.wait_workers(1, exclude={killed})
-            again = retry_until_answered(fund)
-            assert again.status == 200, again
-            assert again.body["state"] == "funded"
-            third = fund()
-            assert third.status == 409, third
-            assert third.body["code"] == "milestone_not_fundable"
-            assert money_of(cursor, target) == FUNDED
+
+            def hold_next_event(milestone_id: int) -> None:
+                # Stops the funding at its event, after the transfer, the counters and the
+                # milestone's new state: an uncommitted event with the sequence it will take.
+                cursor.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'contracts_contractevent' AND column_name <> 'id'"
+                )
+                columns = [row[0] for row in cursor.fetchall()]
+                values = ["e.sequence + 1" if c == "sequence" else f"e.{c}" for c in columns]
+                cursor.execute(
+                    f"INSERT INTO contracts_contractevent ({', '.join(columns)}) "  # noqa: S608
+                    f"SELECT {', '.join(values)} FROM contracts_contractevent e "
+                    "JOIN contracts_milestone m ON m.contract_id = e.contract_id "
+                    "WHERE m.id = %s ORDER BY e.sequence DESC LIMIT 1",
+                    [milestone_id],
+                )
+
+            for target, hold, wrote in (
+                (milestones[0], hold_wallet, set()),
+                (milestones[1], hold_next_event, {"ledger_transfer", "contracts_milestone"}),
+            ):
+                fund = lambda m=target: client.call("POST", f"/milestones/{m}/fund")  # noqa: E731
+                # given: the funding is held inside its transaction (contract, counters and
+                # milestone rows locked) by a row this test holds
+                with conn.transaction():
+                    hold(target)
+                    thread, answers = in_background(fund)
+                    backend = wait_for_lock_wait(watch, name)
+                    assert wrote <= tables_written(watch, backend), hold.__name__
+                    # when: the worker serving it is SIGKILLed, and the held row let go
+                    (victim,) = server.wait_workers(1, exclude=killed)
+                    os.kill(victim, signal.SIGKILL)
+                    killed.add(victim)
+                    thread.join(timeout=30)
+                    raise psycopg.Rollback
+                # then: the request got no answer, and its transaction rolled back as a whole
+                assert answers[0].status is None, answers[0]
+                wait_backend_gone(watch, backend)
+                assert money_of(cursor, target) == UNFUNDED, hold.__name__
+                # and: the same request, sent again, funds it once; a third time is refused
+                server.wait_workers(1, exclude=killed)
+                again = retry_until_answered(fund)
+                assert again.status == 200, again
+                assert again.body["state"] == "funded"
+                third = fund()
+                assert third.status == 409, third
+                assert third.body["code"] == "milestone_not_fundable"
+                assert money_of(cursor, target) == FUNDED, hold.__name__
 
             # and: workers killed at random moments of other fundings (before, during or after
             # the commit): every milestone ends funded exactly once after the client's retries
             rng = random.Random(10)
             outcomes = []
-            for milestone_id in milestones[1:]:
+            for milestone_id in milestones[2:]:
                 fund_it = lambda m=milestone_id: client.call("POST", f"/milestones/{m}/fund")  # noqa: E731
-                (victim,) = server.wait_workers(1, exclude={killed})
+                (victim,) = server.wait_workers(1, exclude=killed)
                 thread, answers = in_background(fund_it)
                 time.sleep(rng.uniform(0, KILL_DELAY_MAX_S))
                 os.kill(victim, signal.SIGKILL)
-                killed = victim
+                killed.add(victim)
                 thread.join(timeout=30)
                 first = answers[0]
                 retry = retry_until_answered(fund_it)
@@ -171,7 +200,10 @@ def test_a_worker_killed_during_a_funding_leaves_all_or_nothing_and_a_retry_fund
         wallet = client.call("GET", "/wallet")
         access = server.access_statuses()
 
-    say(f"worker killed mid-funding: retried once funded; random kills: {outcomes}")
+    say(
+        "worker killed mid-funding: held at the ledger row and at the event (money moved, "
+        f"uncommitted): rolled back, retried, funded once; random kills: {outcomes}"
+    )
     assert wallet.body["wallet_jpy"] == 0
     assert wallet.body["escrow_jpy"] == AMOUNT * count
     assert not [status for status in access if status >= 500], access
@@ -191,6 +223,16 @@ def wait_for_lock_wait(watch: Any, database: str, timeout: float = 30) -> int:
             return int(row[0])
         assert time.monotonic() < deadline, "the funding never reached the held row"
         time.sleep(0.02)
+
+
+def tables_written(watch: Any, pid: int) -> set[str]:
+    """The tables a session has written to in its open transaction (RowExclusiveLock)."""
+    watch.execute(
+        "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE l.pid = %s AND l.mode = 'RowExclusiveLock' AND l.granted",
+        [pid],
+    )
+    return {row[0] for row in watch.fetchall()}
 
 
 def wait_backend_gone(watch: Any, pid: int, timeout: float = 30) -> None:
