@@ -398,7 +398,7 @@ def _clone_overdue(templates: list[_Template], specs: list[tuple[int, Any, Any, 
         Delivery,
         Milestone,
     )
-    from ishibashi.contracts.services import _event_body, event_hash
+    from ishibashi.contracts.events import event_body, event_hash
     from ishibashi.jobs.models import Job, Proposal, ProposedMilestone
 
     deltas = [dt.timedelta(seconds=spec[3]) for spec in specs]
@@ -472,7 +472,7 @@ def _clone_overdue(templates: list[_Template], specs: list[tuple[int, Any, Any, 
                 payload["legal_release_due_at"] = due.isoformat()
             twin.payload = payload
             twin.previous_hash = previous
-            twin.hash = event_hash(previous_hash=previous, event=_event_body(twin))
+            twin.hash = event_hash(previous_hash=previous, event=event_body(twin))
             previous = twin.hash
             event_rows.append(twin)
     ContractEvent.objects.bulk_create(event_rows, batch_size=5_000)

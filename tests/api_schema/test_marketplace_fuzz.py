@@ -43,6 +43,7 @@ def world(db, settings, tmp_path):
 
     from ishibashi.accounts.services import api_token_create, user_signup
     from ishibashi.contracts import services as contracts
+    from ishibashi.contracts.services import hiring
     from ishibashi.core import clock
     from ishibashi.jobs import services
     from ishibashi.jobs.services import JobInput, ProposalInput
@@ -84,7 +85,7 @@ def world(db, settings, tmp_path):
     others_job, others_fresh_job = job(other), job(other)
     received = propose(other, open_job)
     hired = propose(other, hired_job)
-    contract = services.proposal_hire(client=fuzz, proposal_id=hired.pk)
+    contract = hiring.proposal_hire(client=fuzz, proposal_id=hired.pk)
     sent = propose(fuzz, others_job)
     services.proposal_message_post(author=other, proposal_id=sent.pk, body="よろしくお願いします。")
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -27,8 +27,9 @@ from ishibashi.contracts.models import (
     Milestone,
     MilestoneState,
 )
-from ishibashi.contracts.services import DeliveryUpload, MilestoneEdit
+from ishibashi.contracts.services import DeliveryUpload, MilestoneEdit, settlement
 from ishibashi.contracts.tests.factories import deposit, hire
+from ishibashi.ledger import services as ledger_services
 from ishibashi.ledger.models import LedgerAccount, Transfer
 from ishibashi.ledger.selectors import books_check
 from tests.concurrency.racing import race
@@ -328,7 +329,7 @@ def test_an_approval_and_a_dispute_ruling_for_one_client_at_once_do_not_deadlock
     cs.milestone_dispute(actor=taro, milestone_id=disputed.milestone_id, reason="検収されない")
     stats_held, fees_held = threading.Event(), threading.Event()
     approver = {}
-    real_bump, real_split = cs._stats_bump, cs.ledger.escrow_split
+    real_bump, real_split = settlement.stats_bump, ledger_services.escrow_split
 
     def bump(client_id, **deltas):
         real_bump(client_id, **deltas)
@@ -342,8 +343,8 @@ def test_an_approval_and_a_dispute_ruling_for_one_client_at_once_do_not_deadlock
         fees_held.set()
         return transfer
 
-    monkeypatch.setattr(cs, "_stats_bump", bump)
-    monkeypatch.setattr(cs.ledger, "escrow_split", escrow_split)
+    monkeypatch.setattr(settlement, "stats_bump", bump)
+    monkeypatch.setattr(ledger_services, "escrow_split", escrow_split)
 
     def act(n):
         if n == 0:

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 
 from ishibashi.contracts.models import Contract
+from ishibashi.contracts.services import hiring
 from ishibashi.core import clock
 from ishibashi.jobs import services
 from ishibashi.jobs.models import ClientJobStats, Job, JobState, ProposalState
@@ -50,7 +51,7 @@ def test_eight_proposals_hired_at_once_make_exactly_one_contract(make_user):
     ]
 
     outcomes = race(
-        8, lambda n: services.proposal_hire(client=client, proposal_id=proposals[n].pk).pk
+        8, lambda n: hiring.proposal_hire(client=client, proposal_id=proposals[n].pk).pk
     )
 
     hired = [value for kind, value in outcomes if kind == "ok"]
@@ -72,7 +73,7 @@ def test_a_hire_racing_a_close_ends_one_way_or_the_other(make_user):
         def act(n, job=job, proposal=proposal):
             with transaction.atomic():
                 if n == 0:
-                    return services.proposal_hire(client=client, proposal_id=proposal.pk).pk
+                    return hiring.proposal_hire(client=client, proposal_id=proposal.pk).pk
                 return services.job_close(client=client, job_id=job.pk).pk
 
         outcomes = race(2, act)

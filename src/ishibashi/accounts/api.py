@@ -12,18 +12,13 @@ from ishibashi.accounts import selectors, services
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import ApiToken, User
 from ishibashi.core.errors import InvalidInput
+from ishibashi.core.schemas import ERRORS
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"], auth=user_auth)
 users_router = Router(tags=["users"])
 
 ROLES = ("client", "worker")
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
 
 
 class SignupIn(Schema):
@@ -149,9 +144,6 @@ def _token_out(issued: services.IssuedApiToken) -> dict[str, object]:
         "revoked_at": token.revoked_at,
         "token": issued.secret,
     }
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
 @auth_router.post("/signup", response={201: MeOut, **ERRORS}, summary="Create an account")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("ishibashi.accounts.urls")),
     path("wallet/", include("ishibashi.payments.urls")),
     path("jobs/", include("ishibashi.jobs.urls")),
+    path("jobs/", include("ishibashi.contracts.hiring_urls")),
     path("contracts/", include("ishibashi.contracts.urls")),
     path("operations/", include("ishibashi.operations.urls")),
     path("notifications/", include("ishibashi.notifications.urls")),

@@ -1,7 +1,7 @@
 """What the parties are told as a contract moves: escrow, delivery, inspection, reminders, changes.
 
-Each notice goes out only if the transaction that caused it commits (core.notices.notify), in
-the recipient's language, with a link to the contract page.
+Each notice goes out only if the transaction that caused it commits (notifications.notices.notify),
+in the recipient's language, with a link to the contract page.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ishibashi.core.notices import notify
+from ishibashi.notifications.notices import notify
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -332,3 +332,32 @@ def change_answered(*, change: ChangeRequest) -> None:
 
     for user in (contract.client, contract.worker):
         notify(user=user, compose=compose, path=_path(contract))
+
+
+def contract_started(*, contract: Contract) -> None:
+    title = contract.title
+    path = reverse("contracts:detail", args=[contract.pk])
+    notify(
+        user=contract.worker,
+        compose=lambda: (
+            _("You were hired: “%(title)s”") % {"title": title},
+            _(
+                "The client hired your proposal for “%(title)s”. Do not start work on a "
+                "milestone until its escrow (仮払い) is funded; the contract page shows when."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )
+    notify(
+        user=contract.client,
+        compose=lambda: (
+            _("Contract started: “%(title)s”") % {"title": title},
+            _(
+                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
+                "(仮払い) so the worker can begin."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.contracts.events import event_append
 from ishibashi.contracts.models import Contract, ContractState, Milestone, MilestoneState
 from ishibashi.core.errors import Conflict, Forbidden, NotFound
 
@@ -231,11 +232,9 @@ def transition(
 ) -> Milestone:
     """Check, run the effect, save the new state and append the event; the caller's transaction.
 
-    `notify` runs at once but only queues mail with transaction.on_commit (core.notices), so a
-    rolled-back transition tells nobody anything.
+    `notify` runs at once but only queues mail with transaction.on_commit
+    (notifications.notices), so a rolled-back transition tells nobody anything.
     """
-    # Imported here: services imports this module for the table.
-    from ishibashi.contracts.services import event_append
 
     # What the sweeper does after a person's action (the release after an approval) is its own.
     role = Role.SYSTEM if actor is None else locked.role
@@ -271,7 +270,6 @@ def contract_transition(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Move the (locked) contract along CONTRACT_TRANSITIONS and record it."""
-    from ishibashi.contracts.services import event_append
 
     to_state = CONTRACT_TRANSITIONS.get((ContractState(contract.state), action))
     if to_state is None:

@@ -1,4 +1,4 @@
-"""Jobs and proposals API: post and browse jobs, propose, talk and revise, and hire."""
+"""Jobs and proposals API: post and browse jobs, propose, talk and revise (the hire: contracts)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from ninja import Field, Query, Router, Schema, Status
 
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import User
-from ishibashi.contracts.api import ERRORS, ContractOut, PageQuery, PersonOut
-from ishibashi.contracts.models import Contract
-from ishibashi.contracts.selectors import contract_get_for_viewer
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
+from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
+from ishibashi.core.schemas import PageQuery, PersonOut
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -249,30 +248,8 @@ class DeclineIn(Schema):
     reason: str = ""
 
 
-class HireIn(Schema):
-    inspection_days: int | None = Field(
-        default=None,
-        description="検収 period in days; the default and the bounds come from settings.",
-    )
-    expected_total_jpy: int | None = Field(
-        default=None,
-        description="The total you saw; if the proposal now differs, the hire is refused (409).",
-    )
-    expected_revision: int | None = Field(
-        default=None,
-        description="The revision you read; if the worker revised it since, the hire is refused "
-        "(409).",
-    )
-    kill_fee_percent: int = Field(
-        default=0,
-        description="キャンセル料: the share of a started milestone paid to the worker if you "
-        "cancel after the work started (0 to the operator's maximum).",
-    )
-
-
 # Both bodies are optional: a bare POST declines without a reason or hires on the defaults.
 EMPTY_DECLINE = DeclineIn()
-EMPTY_HIRE = HireIn()
 
 
 class MessageIn(Schema):
@@ -465,27 +442,6 @@ def proposal_decline_endpoint(
     user = request_user(request)
     services.proposal_decline(client=user, proposal_id=proposal_id, reason=payload.reason)
     return proposal_read(user, proposal_id)
-
-
-@proposals_router.post(
-    "/{proposal_id}/hire",
-    response={201: ContractOut, **ERRORS},
-    summary="Hire (契約): creates the contract",
-)
-def proposal_hire_endpoint(
-    request: HttpRequest, proposal_id: int, payload: HireIn = EMPTY_HIRE
-) -> Status[Contract]:
-    """Terms version 1 is snapshotted; the other open proposals are declined with a notice."""
-    user = request_user(request)
-    contract = services.proposal_hire(
-        client=user,
-        proposal_id=proposal_id,
-        inspection_days=payload.inspection_days,
-        expected_total_jpy=payload.expected_total_jpy,
-        expected_revision=payload.expected_revision,
-        kill_fee_percent=payload.kill_fee_percent,
-    )
-    return Status(201, contract_get_for_viewer(viewer=user, contract_id=contract.pk))
 
 
 @proposals_router.get(

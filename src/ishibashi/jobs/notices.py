@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ishibashi.core.notices import notify
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage
-
-if TYPE_CHECKING:
-    from ishibashi.contracts.models import Contract
+from ishibashi.notifications.notices import notify
 
 
 def proposal_received(*, proposal: Proposal) -> None:
@@ -72,33 +68,4 @@ def proposal_message_posted(*, message: ProposalMessage, proposal: Proposal) -> 
             _("%(author)s wrote to you about “%(title)s”.") % {"author": author, "title": title},
         ),
         path=reverse("jobs:proposal_detail", args=[proposal.pk]),
-    )
-
-
-def contract_started(*, contract: Contract) -> None:
-    title = contract.title
-    path = reverse("contracts:detail", args=[contract.pk])
-    notify(
-        user=contract.worker,
-        compose=lambda: (
-            _("You were hired: “%(title)s”") % {"title": title},
-            _(
-                "The client hired your proposal for “%(title)s”. Do not start work on a "
-                "milestone until its escrow (仮払い) is funded; the contract page shows when."
-            )
-            % {"title": title},
-        ),
-        path=path,
-    )
-    notify(
-        user=contract.client,
-        compose=lambda: (
-            _("Contract started: “%(title)s”") % {"title": title},
-            _(
-                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
-                "(仮払い) so the worker can begin."
-            )
-            % {"title": title},
-        ),
-        path=path,
     )

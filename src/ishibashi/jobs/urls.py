@@ -24,7 +24,6 @@ urlpatterns = [
     path(
         "proposals/<int:proposal_id>/decline/", views.proposal_decline_view, name="proposal_decline"
     ),
-    path("proposals/<int:proposal_id>/hire/", views.proposal_hire_view, name="proposal_hire"),
     path(
         "proposals/<int:proposal_id>/messages/",
         views.proposal_message_view,

@@ -472,7 +472,7 @@ def _hire_form_for(proposal: Proposal, posted: forms.HireForm | None) -> forms.H
     return posted
 
 
-def _proposal_page(
+def proposal_page(
     request: HttpRequest,
     proposal_id: int,
     *,
@@ -517,7 +517,7 @@ def _proposal_page(
 @login_required
 @require_GET
 def proposal_detail_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    return _proposal_page(request, proposal_id)
+    return proposal_page(request, proposal_id)
 
 
 @login_required
@@ -536,7 +536,7 @@ def proposal_message_view(request: HttpRequest, proposal_id: int) -> HttpRespons
             _show_error(form, error)
         else:
             return redirect(reverse("jobs:proposal_detail", args=[proposal_id]) + "#messages")
-    return _proposal_page(request, proposal_id, message_form=form)
+    return proposal_page(request, proposal_id, message_form=form)
 
 
 @login_required
@@ -571,32 +571,4 @@ def proposal_decline_view(request: HttpRequest, proposal_id: int) -> HttpRespons
         else:
             messages.success(request, _("You declined this proposal. The worker has been told."))
             return redirect("jobs:proposal_detail", proposal_id=proposal_id)
-    return _proposal_page(request, proposal_id, decline_form=form)
-
-
-@login_required
-@require_POST
-def proposal_hire_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    form = forms.HireForm(request.POST)
-    if form.is_valid():
-        try:
-            contract = services.proposal_hire(
-                client=_user(request),
-                proposal_id=proposal_id,
-                inspection_days=form.cleaned_data["inspection_days"],
-                expected_total_jpy=form.cleaned_data["expected_total_jpy"],
-                expected_revision=form.cleaned_data["expected_revision"],
-                kill_fee_percent=form.cleaned_data["kill_fee_percent"] or 0,
-            )
-        except ApplicationError as error:
-            refusal = _refusal_page(request, error)
-            if refusal:
-                return refusal
-            _show_error(form, error)
-        else:
-            messages.success(
-                request,
-                _("The contract has started. Fund the first milestone so the worker can begin."),
-            )
-            return redirect("contracts:detail", contract_id=contract.pk)
-    return _proposal_page(request, proposal_id, hire_form=form)
+    return proposal_page(request, proposal_id, decline_form=form)

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import StrictBool, StrictInt
 
-from ishibashi.accounts.api import ERRORS
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core.pagination import page_of
+from ishibashi.core.schemas import ERRORS
 from ishibashi.notifications import selectors, services
 
 notifications_router = Router(tags=["notifications"], auth=user_auth)

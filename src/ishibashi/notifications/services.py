@@ -1,4 +1,4 @@
-"""Writes for notifications: record one (core.notices.notify does), and mark some or all read."""
+"""Writes for notifications: record one (notices.notify does), and mark some or all read."""
 
 from __future__ import annotations
 

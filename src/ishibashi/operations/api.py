@@ -6,9 +6,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 
-from ishibashi.accounts.api import ERRORS
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core.errors import NotFound
+from ishibashi.core.schemas import ERRORS
 from ishibashi.ledger.models import Transfer
 from ishibashi.ledger.services import adjustment_post
 from ishibashi.operations.selectors import books_report

@@ -199,6 +199,7 @@ def _seed_demo_jobs(people: dict[str, User]) -> None:
     """Open jobs to browse, and one hired with the seed's four-part split, unless already there."""
     import datetime as dt
 
+    from ishibashi.contracts.services import hiring
     from ishibashi.core import clock
     from ishibashi.jobs import services as jobs
     from ishibashi.jobs.models import Job
@@ -238,7 +239,7 @@ def _seed_demo_jobs(people: dict[str, User]) -> None:
                     ),
                 ),
             )
-            contract = jobs.proposal_hire(
+            contract = hiring.proposal_hire(
                 client=client, proposal_id=proposal.pk, kill_fee_percent=20
             )
             _seed_demo_delivery(contract)

@@ -9,10 +9,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 
-from ishibashi.accounts.api import ERRORS
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
+from ishibashi.core.schemas import ERRORS
 from ishibashi.ledger.models import AccountKind, Entry
 from ishibashi.ledger.selectors import WalletSummary, entry_list_for_user, wallet_summary_for_user
 from ishibashi.payments import services

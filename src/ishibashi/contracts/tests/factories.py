@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from ishibashi.contracts.models import Contract
+from ishibashi.contracts.services import hiring
 from ishibashi.core import clock
 from ishibashi.jobs import services as jobs
 from ishibashi.jobs.services import JobInput, MilestoneInput, ProposalInput
@@ -93,7 +94,7 @@ def hire(
             ],
         ),
     )
-    return jobs.proposal_hire(
+    return hiring.proposal_hire(
         client=client,
         proposal_id=proposal.pk,
         inspection_days=inspection_days,

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from ishibashi.contracts.models import ContractEvent
+from ishibashi.contracts.services import hiring
 from ishibashi.jobs import services
 from ishibashi.jobs.services import JobInput, MilestoneInput, ProposalInput
 
@@ -58,7 +59,7 @@ def hire(client: Any, worker: Any, *, category: str = "server_infrastructure") -
             ],
         ),
     )
-    return services.proposal_hire(client=client, proposal_id=proposal.pk)
+    return hiring.proposal_hire(client=client, proposal_id=proposal.pk)
 
 
 @pytest.fixture

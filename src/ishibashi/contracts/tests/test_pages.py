@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from ishibashi.contracts.models import Contract
+from ishibashi.contracts.services import hiring
 from ishibashi.jobs import services
 from ishibashi.jobs.tests.conftest import job_input, proposal_input
 
@@ -30,7 +31,7 @@ def contract(people) -> Contract:
     proposal = services.proposal_create(
         worker=people["worker"], job_id=job.pk, data=proposal_input(80_000)
     )
-    return services.proposal_hire(client=people["client"], proposal_id=proposal.pk)
+    return hiring.proposal_hire(client=people["client"], proposal_id=proposal.pk)
 
 
 def _page(user, path):

@@ -11,7 +11,7 @@ import time_machine
 from ishibashi.accounts.models import User
 from ishibashi.contracts.models import Contract, ContractEvent, ContractState, MilestoneState
 from ishibashi.contracts.selectors import terms_current
-from ishibashi.contracts.services import canonical_json, events_verify
+from ishibashi.contracts.services import canonical_json, events_verify, hiring
 from ishibashi.core import clock
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.jobs import services
@@ -468,7 +468,7 @@ def test_a_proposal_that_is_no_longer_open_cannot_be_revised(client_user, worker
     elif ending == "declined":
         services.proposal_decline(client=client_user, proposal_id=proposal.pk)
     else:
-        services.proposal_hire(client=client_user, proposal_id=proposal.pk)
+        hiring.proposal_hire(client=client_user, proposal_id=proposal.pk)
 
     error = _revise_refused(Conflict, worker=worker, proposal_id=proposal.pk, data=_counter_offer())
     # A hire also ends the job's recruiting, which is checked first.
@@ -533,7 +533,7 @@ def test_a_hire_naming_an_older_revision_is_refused_and_signs_nothing(
     assert (error.code, error.field) == ("proposal_changed", "expected_revision")
     assert Contract.objects.count() == 0
 
-    contract = services.proposal_hire(
+    contract = hiring.proposal_hire(
         client=client_user, proposal_id=proposal.pk, expected_total_jpy=80_000, expected_revision=2
     )
     assert list(contract.milestones.values_list("title", "amount_jpy")) == [("作業", 80_000)]
@@ -542,7 +542,7 @@ def test_a_hire_naming_an_older_revision_is_refused_and_signs_nothing(
 def _revise_refused_hire(client_user, proposal_id, **expected):
     before = _plan_snapshot()
     with pytest.raises(Conflict) as refusal:
-        services.proposal_hire(client=client_user, proposal_id=proposal_id, **expected)
+        hiring.proposal_hire(client=client_user, proposal_id=proposal_id, **expected)
     assert _plan_snapshot() == before
     return refusal.value
 
@@ -562,7 +562,7 @@ def test_hiring_creates_the_contract_with_terms_version_one_and_declines_the_oth
         time_machine.travel(clock.now() + dt.timedelta(hours=5)),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        contract = services.proposal_hire(client=client_user, proposal_id=chosen.pk)
+        contract = hiring.proposal_hire(client=client_user, proposal_id=chosen.pk)
 
     open_job.refresh_from_db()
     chosen.refresh_from_db()
@@ -592,9 +592,7 @@ def test_the_terms_snapshot_holds_every_item_the_freelance_act_asks_for_and_its_
     client_user, worker, open_job
 ):
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
-    contract = services.proposal_hire(
-        client=client_user, proposal_id=proposal.pk, inspection_days=10
-    )
+    contract = hiring.proposal_hire(client=client_user, proposal_id=proposal.pk, inspection_days=10)
 
     terms = terms_current(contract=contract)
     snapshot = terms.snapshot
@@ -619,7 +617,7 @@ def test_the_terms_snapshot_holds_every_item_the_freelance_act_asks_for_and_its_
 
 def test_the_contract_events_form_a_chain_that_detects_tampering(client_user, worker, open_job):
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
-    contract = services.proposal_hire(client=client_user, proposal_id=proposal.pk)
+    contract = hiring.proposal_hire(client=client_user, proposal_id=proposal.pk)
     assert list(contract.events.values_list("sequence", "action")) == [
         (1, "contract_created"), (2, "funding_requested"),
     ]  # fmt: skip
@@ -634,10 +632,10 @@ def test_a_job_is_hired_once(make_user, client_user, worker, open_job):
     rival = make_user(email="rival@example.jp", is_client=False)
     chosen = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
     other = services.proposal_create(worker=rival, job_id=open_job.pk, data=proposal_input())
-    services.proposal_hire(client=client_user, proposal_id=chosen.pk)
+    hiring.proposal_hire(client=client_user, proposal_id=chosen.pk)
 
-    _refused(Conflict, services.proposal_hire, client=client_user, proposal_id=chosen.pk)
-    _refused(Conflict, services.proposal_hire, client=client_user, proposal_id=other.pk)
+    _refused(Conflict, hiring.proposal_hire, client=client_user, proposal_id=chosen.pk)
+    _refused(Conflict, hiring.proposal_hire, client=client_user, proposal_id=other.pk)
     assert open_job.contracts.count() == 1
 
 
@@ -645,7 +643,7 @@ def test_a_job_is_hired_once(make_user, client_user, worker, open_job):
 def test_an_inspection_period_outside_the_bounds_is_refused(client_user, worker, open_job, days):
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
     error = _refused(
-        InvalidInput, services.proposal_hire, client=client_user, proposal_id=proposal.pk,
+        InvalidInput, hiring.proposal_hire, client=client_user, proposal_id=proposal.pk,
         inspection_days=days,
     )  # fmt: skip
     assert error.field == "inspection_days"
@@ -654,14 +652,14 @@ def test_an_inspection_period_outside_the_bounds_is_refused(client_user, worker,
 def test_only_the_client_of_the_job_hires(make_user, client_user, worker, open_job):
     stranger = make_user(email="stranger@example.jp")
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
-    _refused(Forbidden, services.proposal_hire, client=worker, proposal_id=proposal.pk)
-    _refused(NotFound, services.proposal_hire, client=stranger, proposal_id=proposal.pk)
+    _refused(Forbidden, hiring.proposal_hire, client=worker, proposal_id=proposal.pk)
+    _refused(NotFound, hiring.proposal_hire, client=stranger, proposal_id=proposal.pk)
 
 
 def test_a_hire_on_a_price_the_client_did_not_see_is_refused(client_user, worker, open_job):
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
     error = _refused(
-        Conflict, services.proposal_hire, client=client_user, proposal_id=proposal.pk,
+        Conflict, hiring.proposal_hire, client=client_user, proposal_id=proposal.pk,
         expected_total_jpy=70_000,
     )  # fmt: skip
     assert error.code == "proposal_changed"
@@ -672,7 +670,7 @@ def test_a_plan_whose_due_dates_have_passed_cannot_be_hired(client_user, worker,
     proposal = services.proposal_create(worker=worker, job_id=open_job.pk, data=data)
     with time_machine.travel(clock.now() + dt.timedelta(days=3)):
         error = _refused(
-            Conflict, services.proposal_hire, client=client_user, proposal_id=proposal.pk
+            Conflict, hiring.proposal_hire, client=client_user, proposal_id=proposal.pk
         )
     assert error.code == "milestone_due_passed"
 
@@ -691,7 +689,7 @@ def test_a_paid_consultation_is_a_one_milestone_contract_that_leaves_the_job_ope
     # The consultation does not block the worker's full proposal on the same job.
     full = services.proposal_create(worker=worker, job_id=open_job.pk, data=proposal_input())
 
-    contract = services.proposal_hire(client=client_user, proposal_id=consultation.pk)
+    contract = hiring.proposal_hire(client=client_user, proposal_id=consultation.pk)
 
     open_job.refresh_from_db()
     full.refresh_from_db()
@@ -702,7 +700,7 @@ def test_a_paid_consultation_is_a_one_milestone_contract_that_leaves_the_job_ope
     assert (open_job.state, full.state) == (JobState.OPEN, ProposalState.OPEN)
     assert _stats(client_user).consultations_sold == 1
     # And the job can still be hired properly afterwards.
-    hired = services.proposal_hire(client=client_user, proposal_id=full.pk)
+    hired = hiring.proposal_hire(client=client_user, proposal_id=full.pk)
     assert not hired.is_consultation
 
 
@@ -741,7 +739,7 @@ def test_withholding_is_snapshotted_onto_the_contract_by_law_md_l50_l51(
     person = make_user(email="p@example.jp", is_client=False, entity_type=worker_entity)
     job = services.job_create(client=client, data=job_input(category=category), publish=True)
     proposal = services.proposal_create(worker=person, job_id=job.pk, data=proposal_input())
-    contract = services.proposal_hire(client=client, proposal_id=proposal.pk)
+    contract = hiring.proposal_hire(client=client, proposal_id=proposal.pk)
     assert contract.withholding_applies is applies
     assert (
         terms_current(contract=contract).snapshot["payment_terms"]["withholding_applies"] is applies
@@ -753,7 +751,7 @@ def test_the_counters_equal_a_recount_from_the_jobs(make_user, client_user, work
         job = services.job_create(client=client_user, data=job_input(), publish=True)
         if outcome == "hire":
             proposal = services.proposal_create(worker=worker, job_id=job.pk, data=proposal_input())
-            services.proposal_hire(client=client_user, proposal_id=proposal.pk)
+            hiring.proposal_hire(client=client_user, proposal_id=proposal.pk)
         elif outcome == "close":
             services.job_close(client=client_user, job_id=job.pk)
         elif outcome == "expire":

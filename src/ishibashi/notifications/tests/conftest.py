@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ishibashi.contracts.services import hiring
 from ishibashi.jobs import services as jobs_services
 from ishibashi.jobs.tests.conftest import job_input, proposal_input
 
@@ -45,6 +46,6 @@ def hire():
         proposal = jobs_services.proposal_create(
             worker=worker, job_id=job.pk, data=proposal_input()
         )
-        return jobs_services.proposal_hire(client=client, proposal_id=proposal.pk)
+        return hiring.proposal_hire(client=client, proposal_id=proposal.pk)
 
     return make

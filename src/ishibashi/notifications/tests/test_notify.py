@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ishibashi.core.invariants import InvariantViolation
-from ishibashi.core.notices import notify
 from ishibashi.notifications.models import BODY_LENGTH_MAX, SUBJECT_LENGTH_MAX, Notification
+from ishibashi.notifications.notices import notify
 
 
 def _hired(title: str = "WordPressサーバー移行作業"):

@@ -1,0 +1,99 @@
+"""The contract thread and the worker's flags (a worker's message starts the reply clock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from ishibashi.accounts.models import User
+from ishibashi.contracts import clocks, notices
+from ishibashi.contracts.events import event_append
+from ishibashi.contracts.models import (
+    ClockKind,
+    ContractFlag,
+    ContractMessage,
+    ContractState,
+    FlagKind,
+    Milestone,
+    MilestoneState,
+)
+from ishibashi.contracts.services.settlement import contract_for_party, stats_bump
+from ishibashi.core import clock, limits
+from ishibashi.core.errors import Conflict, Forbidden, InvalidInput
+from ishibashi.core.text import clean_text
+
+
+def contract_flag(*, worker: User, contract_id: int, kind: str, note: str = "") -> ContractFlag:
+    """The worker reports that the client asked for work before escrow; counted on the profile."""
+    note = clean_text(
+        note, field="note", multiline=True, length_max=limits.REASON_LENGTH_MAX, required=False
+    )
+    if kind not in FlagKind.values:
+        raise InvalidInput(_("Unknown kind of report."), field="kind")
+    with transaction.atomic():
+        now = clock.now()
+        contract = contract_for_party(user=worker, contract_id=contract_id)
+        if contract.worker_id != worker.pk:
+            raise Forbidden(_("Only the worker can report this."), code="not_your_action")
+        if ContractFlag.objects.filter(contract=contract, kind=kind).exists():
+            raise Conflict(
+                _("You have already reported this on this contract."), code="already_flagged"
+            )
+        flag = ContractFlag.objects.create(
+            contract=contract, kind=kind, reported_by=worker, note=note, created_at=now
+        )
+        stats_bump(contract.client_id, escrow_before_work_flags=1)
+        event_append(
+            contract=contract,
+            action="flagged",
+            actor=worker,
+            now=now,
+            payload={"kind": kind, "note": note},
+        )
+        return flag
+
+
+def contract_message_post(*, author: User, contract_id: int, body: str) -> ContractMessage:
+    """A message in the contract's thread.
+
+    A worker's message while work is in progress starts the client's reply clock on that work
+    (unless one runs already); the client's reply stops it.
+    """
+    body = clean_text(
+        body, field="body", multiline=True, length_max=limits.CONTRACT_MESSAGE_LENGTH_MAX
+    )
+    with transaction.atomic():
+        now = clock.now()
+        contract = contract_for_party(user=author, contract_id=contract_id)
+        if contract.state not in (ContractState.ACTIVE, ContractState.IN_DISPUTE):
+            raise Conflict(_("This contract has ended."), code="contract_ended")
+        message = ContractMessage.objects.create(
+            contract=contract, author=author, body=body, created_at=now
+        )
+        working = Milestone.objects.select_for_update().filter(
+            contract=contract,
+            state__in=(MilestoneState.IN_PROGRESS, MilestoneState.REVISION_REQUESTED),
+        )
+        for milestone in working:
+            if author.pk == contract.worker_id and not milestone.clock:
+                clocks.clock_start(
+                    milestone,
+                    kind=ClockKind.CLIENT_REPLY,
+                    now=now,
+                    deadline=now + dt.timedelta(days=settings.CLIENT_REPLY_DAYS),
+                )
+                milestone.save()
+            elif author.pk == contract.client_id and (
+                milestone.clock == ClockKind.CLIENT_REPLY
+                or milestone.client_silence_expired_at is not None
+            ):
+                # The client is back: the silence ends, whether or not its clock had run out.
+                if milestone.clock == ClockKind.CLIENT_REPLY:
+                    clocks.clock_stop(milestone)
+                milestone.client_silence_expired_at = None
+                milestone.save()
+        notices.message_posted(message=message)
+        return message

@@ -1,0 +1,27 @@
+"""Shapes every API shares: the error body and its statuses, page numbers, a person."""
+
+from __future__ import annotations
+
+from ninja import Field, Schema
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+# An action that is the other party's to take (403), besides the errors every endpoint shares.
+ERRORS_WITH_FORBIDDEN = {**ERRORS, 403: ErrorOut}
+# Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
+PAGES_MAX = 1000
+
+
+class PageQuery(Schema):
+    page: int = Field(1, ge=1, le=PAGES_MAX)
+
+
+class PersonOut(Schema):
+    id: int
+    display_name: str
