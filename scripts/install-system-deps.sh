@@ -10,6 +10,9 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
 if [ "${1:-}" = "--with-postgres" ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
   need+=(postgresql)
+# The fault suite (make test-faults) runs a private server with Debian's initdb and pg_ctl.
+elif ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need+=(postgresql)
 fi
 # Japanese glyphs in screenshots and PDFs.
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)

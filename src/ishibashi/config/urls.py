@@ -20,3 +20,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("operator/admin/", admin.site.urls),
 ]
+
+# An unreachable database outside a view (say, saving the session) answers 503, not 500.
+handler500 = "ishibashi.core.middleware.database_unavailable_or_500"
