@@ -9,16 +9,24 @@ writes `Milestone.state`; a test walks the code to hold that.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
-from ishibashi.contracts.events import event_append
-from ishibashi.contracts.models import Contract, ContractState, Milestone, MilestoneState
+from ishibashi.contracts.events import EventChains, event_append
+from ishibashi.contracts.models import (
+    ClientContractStats,
+    Contract,
+    ContractState,
+    Milestone,
+    MilestoneState,
+)
 from ishibashi.core.errors import Conflict, Forbidden, NotFound
 
 S = MilestoneState
@@ -209,12 +217,115 @@ def lock_client_stats(contract: Contract) -> None:
     contract, stats, milestone, ledger accounts, so two writers for one client never wait on
     each other's stats row and fee or wallet account in a circle.
     """
-    from ishibashi.contracts.models import ClientContractStats
-
     rows = ClientContractStats.objects.select_for_update().filter(client_id=contract.client_id)
     if rows.values_list("pk", flat=True).first() is None:
         ClientContractStats.objects.get_or_create(client_id=contract.client_id)
         rows.values_list("pk", flat=True).first()
+
+
+@dataclass
+class LockedBatch:
+    """Many milestones locked at once for the sweeper, in the order every writer takes them.
+
+    `milestones` holds the asked-for milestones (whatever their state now) and every milestone
+    of their contracts that has not ended, all row-locked; `stats` the clients' stats rows.
+    """
+
+    contracts: dict[int, Contract]
+    milestones: dict[int, Milestone]
+    stats: dict[int, ClientContractStats]  # by client id
+
+
+def lock_batch(*, milestone_ids: list[int]) -> LockedBatch:
+    """Lock the contracts, then the clients' stats, then the milestones: lock()'s order, each
+    kind in id order, so a batch and one-milestone writers never wait on each other in a circle.
+
+    Four statements whatever the batch's size. Each runs after the previous one's locks are
+    held, so it reads the rows as the last writer committed them.
+    """
+    contracts = {
+        contract.pk: contract
+        for contract in Contract.objects.select_for_update(of=("self",))
+        .select_related("client", "worker")
+        .filter(
+            pk__in=Subquery(Milestone.objects.filter(pk__in=milestone_ids).values("contract_id"))
+        )
+        .order_by("pk")
+    }
+    clients = sorted({contract.client_id for contract in contracts.values()})
+    stats_rows = ClientContractStats.objects.select_for_update().order_by("pk")
+    stats = {row.client_id: row for row in stats_rows.filter(client_id__in=clients)}
+    missing = [client_id for client_id in clients if client_id not in stats]
+    if missing:  # a client's first contract event: rare, so one by one as lock_client_stats
+        for client_id in missing:
+            ClientContractStats.objects.get_or_create(client_id=client_id)
+        stats.update((row.client_id, row) for row in stats_rows.filter(client_id__in=missing))
+    milestones = {
+        milestone.pk: milestone
+        for milestone in Milestone.objects.select_for_update()
+        .filter(
+            Q(pk__in=milestone_ids)
+            | (Q(contract_id__in=list(contracts)) & ~Q(state__in=MILESTONE_TERMINAL))
+        )
+        .order_by("pk")
+    }
+    return LockedBatch(contracts=contracts, milestones=milestones, stats=stats)
+
+
+# What a deferred transition may change on a milestone (approval, release, funding request,
+# reminders, the sweeper's lease): Pending.write saves these columns of every milestone it holds.
+DEFERRED_MILESTONE_FIELDS = (
+    "state",
+    "ended_at",
+    "approved_at",
+    "cancellation_requested_at",
+    "funding_requested_at",
+    "clock",
+    "clock_started_at",
+    "clock_deadline_at",
+    "reminders_sent",
+    "action_due_at",
+    "sweep_lease_until",
+)
+
+
+@dataclass
+class Pending:
+    """A batch's writes held in memory under its locks, then made in a few statements.
+
+    transition() and contract_transition() given a Pending check the table and append the event
+    exactly as without one, but leave the saving to `write()`: one UPDATE for the milestones,
+    one for the contracts, one for the clients' stats, one INSERT for the events.
+    """
+
+    locked: LockedBatch
+    events: EventChains
+    milestones: dict[int, Milestone] = field(default_factory=dict)
+    contracts: dict[int, Contract] = field(default_factory=dict)
+    stats: dict[int, Counter[str]] = field(default_factory=dict)
+
+    def milestone_changed(self, milestone: Milestone) -> None:
+        self.milestones[milestone.pk] = milestone
+
+    def stats_add(self, client_id: int, **deltas: int) -> None:
+        self.stats.setdefault(client_id, Counter()).update(deltas)
+
+    def write(self) -> None:
+        rows, fields = [], set[str]()
+        for client_id, deltas in self.stats.items():
+            row = self.locked.stats[client_id]
+            for name, delta in deltas.items():
+                setattr(row, name, getattr(row, name) + delta)
+            fields.update(deltas)
+            rows.append(row)
+        if rows:
+            ClientContractStats.objects.bulk_update(rows, sorted(fields))
+        if self.milestones:
+            Milestone.objects.bulk_update(list(self.milestones.values()), DEFERRED_MILESTONE_FIELDS)
+        if self.contracts:
+            Contract.objects.bulk_update(list(self.contracts.values()), ["state", "ended_at"])
+        self.events.write()
+        self.milestones, self.contracts, self.stats = {}, {}, {}
 
 
 # The use case's own work under the locks (money, fields); returns the event's payload.
@@ -229,11 +340,15 @@ def transition(
     now: dt.datetime,
     effect: Effect | None = None,
     notify: Callable[[Locked], None] | None = None,
+    pending: Pending | None = None,
 ) -> Milestone:
     """Check, run the effect, save the new state and append the event; the caller's transaction.
 
     `notify` runs at once but only queues mail with transaction.on_commit
-    (notifications.notices), so a rolled-back transition tells nobody anything.
+    (notifications.notices), so a rolled-back transition tells nobody anything. With `pending`
+    (the sweeper's batch, whose locks are all held) the row and the event are written by
+    `pending.write()` instead, in the same transaction; the effect may then change only
+    DEFERRED_MILESTONE_FIELDS.
     """
 
     # What the sweeper does after a person's action (the release after an approval) is its own.
@@ -245,8 +360,11 @@ def transition(
     milestone.state = rule.to_state
     if rule.to_state in MILESTONE_TERMINAL:
         milestone.ended_at = now
-    milestone.save()
-    event_append(
+    if pending is None:
+        milestone.save()
+    else:
+        pending.milestone_changed(milestone)
+    (event_append if pending is None else pending.events.append)(
         contract=locked.contract,
         action=action.value,
         actor=actor,
@@ -268,8 +386,10 @@ def contract_transition(
     actor: User | None,
     now: dt.datetime,
     payload: dict[str, Any] | None = None,
+    pending: Pending | None = None,
 ) -> None:
-    """Move the (locked) contract along CONTRACT_TRANSITIONS and record it."""
+    """Move the (locked) contract along CONTRACT_TRANSITIONS and record it (with `pending`: by
+    pending.write(), as transition())."""
 
     to_state = CONTRACT_TRANSITIONS.get((ContractState(contract.state), action))
     if to_state is None:
@@ -278,8 +398,11 @@ def contract_transition(
     contract.state = to_state
     if to_state in (ContractState.COMPLETED, ContractState.CANCELLED):
         contract.ended_at = now
-    contract.save()
-    event_append(
+    if pending is None:
+        contract.save()
+    else:
+        pending.contracts[contract.pk] = contract
+    (event_append if pending is None else pending.events.append)(
         contract=contract,
         action=f"contract_{action}",
         actor=actor,
