@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.db import connection, models
 from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
@@ -228,20 +229,24 @@ class LockedBatch:
     """Many milestones locked at once for the sweeper, in the order every writer takes them.
 
     `milestones` holds the asked-for milestones (whatever their state now) and every milestone
-    of their contracts that has not ended, all row-locked; `stats` the clients' stats rows.
+    of their contracts that has not ended, all row-locked.
     """
 
     contracts: dict[int, Contract]
     milestones: dict[int, Milestone]
-    stats: dict[int, ClientContractStats]  # by client id
 
 
 def lock_batch(*, milestone_ids: list[int]) -> LockedBatch:
-    """Lock the contracts, then the clients' stats, then the milestones: lock()'s order, each
-    kind in id order, so a batch and one-milestone writers never wait on each other in a circle.
+    """Lock the contracts, then the milestones: lock()'s order, each kind in id order.
 
-    Four statements whatever the batch's size. Each runs after the previous one's locks are
-    held, so it reads the rows as the last writer committed them.
+    Two statements whatever the batch's size; the second runs once the contracts are held, so
+    it reads the milestones as the last writer of each contract committed them. The clients'
+    stats rows are locked only at the end (Pending.write), not here as lock() does: two sweepers
+    share most clients, and holding their stats rows for a whole batch would make each wait for
+    the other's commit. That is still a cycle-free order: a batch takes contracts, milestones,
+    stats, then ledger accounts, each kind in id order; a one-milestone writer takes its
+    contract, stats, milestone, then accounts, and never waits for a milestone of a contract it
+    does not hold, so it never holds what a batch that is waiting for stats holds.
     """
     contracts = {
         contract.pk: contract
@@ -252,14 +257,6 @@ def lock_batch(*, milestone_ids: list[int]) -> LockedBatch:
         )
         .order_by("pk")
     }
-    clients = sorted({contract.client_id for contract in contracts.values()})
-    stats_rows = ClientContractStats.objects.select_for_update().order_by("pk")
-    stats = {row.client_id: row for row in stats_rows.filter(client_id__in=clients)}
-    missing = [client_id for client_id in clients if client_id not in stats]
-    if missing:  # a client's first contract event: rare, so one by one as lock_client_stats
-        for client_id in missing:
-            ClientContractStats.objects.get_or_create(client_id=client_id)
-        stats.update((row.client_id, row) for row in stats_rows.filter(client_id__in=missing))
     milestones = {
         milestone.pk: milestone
         for milestone in Milestone.objects.select_for_update()
@@ -269,7 +266,22 @@ def lock_batch(*, milestone_ids: list[int]) -> LockedBatch:
         )
         .order_by("pk")
     }
-    return LockedBatch(contracts=contracts, milestones=milestones, stats=stats)
+    return LockedBatch(contracts=contracts, milestones=milestones)
+
+
+def _stats_locked(client_ids: list[int]) -> dict[int, ClientContractStats]:
+    """The clients' stats rows, locked in id order; a client's first is created (as
+    lock_client_stats creates it) and locked with the others."""
+    rows = ClientContractStats.objects.select_for_update().order_by("pk")
+    stats = {row.client_id: row for row in rows.filter(client_id__in=client_ids)}
+    missing = [client_id for client_id in client_ids if client_id not in stats]
+    if missing:
+        ClientContractStats.objects.bulk_create(
+            [ClientContractStats(client_id=client_id) for client_id in missing],
+            ignore_conflicts=True,
+        )
+        stats.update((row.client_id, row) for row in rows.filter(client_id__in=missing))
+    return stats
 
 
 # What a deferred transition may change on a milestone (approval, release, funding request,
@@ -289,13 +301,59 @@ DEFERRED_MILESTONE_FIELDS = (
 )
 
 
+_UPDATE_ROWS_MAX = 500  # rows per statement: at most 12 columns each, within any driver's limit
+
+
+def _update_rows(model: type[models.Model], rows: list[Any], names: tuple[str, ...]) -> None:
+    """Save `names` of many rows of `model` in one UPDATE … FROM (VALUES …) per 500 rows.
+
+    Django's bulk_update builds a CASE per column per row; compiling it cost the sweeper more
+    than everything else it does (bench/README.md). PostgreSQL and SQLite (3.33+) both accept
+    this form and name the VALUES columns column1, column2, …; PostgreSQL gets a cast per column
+    because the values arrive as untyped literals.
+    """
+    if not rows:
+        return
+    fields: list[models.Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        fields.append(field)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    postgresql = connection.vendor == "postgresql"
+    assignments = ", ".join(
+        f"{quote(str(field.column))} = "
+        + (f"CAST(v.column{n} AS {field.db_type(connection)})" if postgresql else f"v.column{n}")
+        for n, field in enumerate(fields, start=2)
+    )
+    row_placeholders = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _UPDATE_ROWS_MAX):
+            chunk = rows[start : start + _UPDATE_ROWS_MAX]
+            params: list[Any] = []
+            for row in chunk:
+                params.append(row.pk)
+                params.extend(
+                    field.get_db_prep_save(getattr(row, field.attname), connection)
+                    for field in fields
+                )
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES "  # noqa: S608 (names from models)
+                + ", ".join([row_placeholders] * len(chunk))
+                + f") AS v WHERE {table}.{quote(model._meta.pk.column)} = v.column1",
+                params,
+            )
+
+
 @dataclass
 class Pending:
     """A batch's writes held in memory under its locks, then made in a few statements.
 
     transition() and contract_transition() given a Pending check the table and append the event
     exactly as without one, but leave the saving to `write()`: one UPDATE for the milestones,
-    one for the contracts, one for the clients' stats, one INSERT for the events.
+    one for the contracts, one INSERT for the events, then the clients' stats rows locked and
+    updated (one statement each).
     """
 
     locked: LockedBatch
@@ -311,20 +369,20 @@ class Pending:
         self.stats.setdefault(client_id, Counter()).update(deltas)
 
     def write(self) -> None:
-        rows, fields = [], set[str]()
-        for client_id, deltas in self.stats.items():
-            row = self.locked.stats[client_id]
-            for name, delta in deltas.items():
-                setattr(row, name, getattr(row, name) + delta)
-            fields.update(deltas)
-            rows.append(row)
-        if rows:
-            ClientContractStats.objects.bulk_update(rows, sorted(fields))
-        if self.milestones:
-            Milestone.objects.bulk_update(list(self.milestones.values()), DEFERRED_MILESTONE_FIELDS)
-        if self.contracts:
-            Contract.objects.bulk_update(list(self.contracts.values()), ["state", "ended_at"])
+        _update_rows(Milestone, list(self.milestones.values()), DEFERRED_MILESTONE_FIELDS)
+        _update_rows(Contract, list(self.contracts.values()), ("state", "ended_at"))
         self.events.write()
+        # Last, so the stats rows that two sweepers share are held only until the commit.
+        if self.stats:
+            locked = _stats_locked(sorted(self.stats))
+            rows, fields = [], set[str]()
+            for client_id, deltas in self.stats.items():
+                row = locked[client_id]
+                for name, delta in deltas.items():
+                    setattr(row, name, getattr(row, name) + delta)
+                fields.update(deltas)
+                rows.append(row)
+            _update_rows(ClientContractStats, rows, tuple(sorted(fields)))
         self.milestones, self.contracts, self.stats = {}, {}, {}
 
 

@@ -679,9 +679,19 @@ def _accounts_by_key(wanted: dict[str, tuple[AccountKind, User | None, str]]) ->
     }
     missing = [key for key in wanted if key not in found]
     if missing:
-        for key in missing:
-            kind, owner, reference = wanted[key]
-            account_get_or_create(kind=kind, owner=owner, reference=reference)
+        # Created as account_get_or_create creates them; one made meanwhile by another
+        # transaction is kept (its key is unique) and read back below like the others.
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(
+                    key=key, kind=kind, owner=owner, reference=reference, currency=CURRENCY,
+                    is_guarded=kind in GUARDED_KINDS,
+                )
+                for key in missing
+                for kind, owner, reference in [wanted[key]]
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
         found.update(
             (key, (pk, kind, owner_id))
             for key, pk, kind, owner_id in LedgerAccount.objects.filter(

@@ -139,7 +139,7 @@ def _sweep_batch(claimed: list[int], *, now: dt.datetime) -> tuple[int, list[int
                 milestone.sweep_lease_until = None
                 pending.milestone_changed(milestone)
                 handled += outcome
-            pending.write()
+        pending.write()
         if released:
             release_escrow_many(released)
     return handled, one_by_one
