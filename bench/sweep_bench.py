@@ -2,6 +2,7 @@
 
     python bench/sweep_bench.py [--total 1000000] [--small 100000] [--overdue 10000]
                                 [--repeats 2] [--batch 200] [--keep] [--diagnose]
+                                [--transfer-seconds 15] [--db-ledger NAME]
 
 It builds a database with --overdue milestones past their inspection deadline (delivered, the
 client silent, the escrow really funded in the ledger) among --small, then --total milestones,
@@ -14,7 +15,11 @@ and measures on PostgreSQL:
 (c) two worker processes against one at --total: the throughput ratio must reach 1.5, and after
     every sweep each overdue milestone is released exactly once, every escrow is empty, the event
     chains hold and `ishibashi check-books` passes;
-(d) each worker's RSS after its first 1,000 milestones, at the end, and its peak.
+(d) each worker's RSS after its first 1,000 milestones, at the end, and its peak;
+(e) the yardstick of issue 10: ledger_bench's transfer_create at one client (its set-up and
+    worker, reused) for --transfer-seconds on its own database (--db-ledger), just before each
+    one-worker sweep at --total; one worker's automatic approvals per second must reach 25 % of
+    its transfers per second. The anatomy also counts the statements of one whole batch.
 
 A worker runs what `ishibashi sweep --once` and every round of `ishibashi worker` run: every
 registered sweep in order (operations.sweeps), again and again until the milestone sweep

@@ -711,48 +711,41 @@ def escrow_release_many(releases: Sequence[EscrowRelease]) -> list[Transfer]:
     """escrow_release for many escrows in one go (the sweeper's batch): the same legs, keys and
     refusals, the accounts read in one query and the transfers made by transfers_create."""
     wanted: dict[str, tuple[AccountKind, User | None, str]] = {}
-    splits = []
+
+    def key(kind: AccountKind, owner: User | None, reference: str = "") -> str:
+        account_key = _account_key(kind, owner=owner, reference=reference)
+        wanted[account_key] = (kind, owner, reference)
+        return account_key
+
+    planned = []
     for release in releases:
         amount = _positive_amount(release.amount_jpy)
         split = rules.release_split(
             gross_jpy=amount, fee_rate_bps=release.fee_rate_bps,
             withholding_applies=release.withholding_applies,
         )  # fmt: skip
-        splits.append(split)
-        escrow_key = _account_key(
-            AccountKind.ESCROW, owner=release.client, reference=release.escrow_reference
-        )
-        wanted[escrow_key] = (AccountKind.ESCROW, release.client, release.escrow_reference)
+        legs = [(key(AccountKind.ESCROW, release.client, release.escrow_reference), -amount)]
         if split.net_jpy:
-            key = _account_key(AccountKind.EARNINGS, owner=release.worker, reference="")
-            wanted[key] = (AccountKind.EARNINGS, release.worker, "")
+            legs.append((key(AccountKind.EARNINGS, release.worker), split.net_jpy))
         if split.fee_jpy:
-            wanted[AccountKind.PLATFORM_FEES.value] = (AccountKind.PLATFORM_FEES, None, "")
+            legs.append((key(AccountKind.PLATFORM_FEES, None), split.fee_jpy))
         if split.withholding_jpy:
-            key = _account_key(AccountKind.WITHHOLDING_PAYABLE, owner=release.client, reference="")
-            wanted[key] = (AccountKind.WITHHOLDING_PAYABLE, release.client, "")
+            legs.append(
+                (key(AccountKind.WITHHOLDING_PAYABLE, release.client), split.withholding_jpy)
+            )
+        planned.append((release, legs))
     ids = _accounts_by_key(wanted)
-    requests = []
-    for release, split in zip(releases, splits, strict=True):
-        escrow = ids[f"escrow:{release.escrow_reference}"]
-        legs = [Leg(escrow, -split.gross_jpy)]
-        if split.net_jpy:
-            legs.append(Leg(ids[f"{AccountKind.EARNINGS.value}:user:{release.worker.pk}"],
-                            split.net_jpy))  # fmt: skip
-        if split.fee_jpy:
-            legs.append(Leg(ids[AccountKind.PLATFORM_FEES.value], split.fee_jpy))
-        if split.withholding_jpy:
-            key = f"{AccountKind.WITHHOLDING_PAYABLE.value}:user:{release.client.pk}"
-            legs.append(Leg(ids[key], split.withholding_jpy))
-        requests.append(
+    return transfers_create(
+        [
             TransferRequest(
                 idempotency_key=release.idempotency_key,
                 reason=TransferReason.ESCROW_RELEASE,
                 reference=release.escrow_reference,
-                legs=legs,
+                legs=[Leg(ids[account_key], amount) for account_key, amount in legs],
             )
-        )
-    return transfers_create(requests)
+            for release, legs in planned
+        ]
+    )
 
 
 def escrow_refund(
