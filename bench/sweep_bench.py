@@ -2,6 +2,7 @@
 
     python bench/sweep_bench.py [--total 1000000] [--small 100000] [--overdue 10000]
                                 [--repeats 2] [--batch 200] [--keep] [--diagnose]
+                                [--transfer-seconds 15] [--db-ledger NAME]
 
 It builds a database with --overdue milestones past their inspection deadline (delivered, the
 client silent, the escrow really funded in the ledger) among --small, then --total milestones,
@@ -14,7 +15,11 @@ and measures on PostgreSQL:
 (c) two worker processes against one at --total: the throughput ratio must reach 1.5, and after
     every sweep each overdue milestone is released exactly once, every escrow is empty, the event
     chains hold and `ishibashi check-books` passes;
-(d) each worker's RSS after its first 1,000 milestones, at the end, and its peak.
+(d) each worker's RSS after its first 1,000 milestones, at the end, and its peak;
+(e) the yardstick of issue 10: ledger_bench's transfer_create at one client (its set-up and
+    worker, reused) for --transfer-seconds on its own database (--db-ledger), just before each
+    one-worker sweep at --total; one worker's automatic approvals per second must reach 25 % of
+    its transfers per second. The anatomy also counts the statements of one whole batch.
 
 A worker runs what `ishibashi sweep --once` and every round of `ishibashi worker` run: every
 registered sweep in order (operations.sweeps), again and again until the milestone sweep
@@ -52,6 +57,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +80,15 @@ RESULTS = BENCH / "results"
 
 DB_WORK = "ishibashi_bench_sweep"
 DB_TEMPLATE = "ishibashi_bench_sweep_template"
+DB_LEDGER = "ishibashi_bench_sweep_ledger"
 READY_TIMEOUT_S = 180
 RSS_AFTER = 1_000  # the first RSS sample is taken once a worker has handled this many
 TARGET_SIZE_RATIO = 0.20  # |t(total) / t(small) - 1| must stay below this
 TARGET_TWO_WORKERS = 1.5
+# Issue 10: one worker's automatic approvals per second against transfer_create's transfers per
+# second at one client, measured in the same run.
+TARGET_TO_TRANSFER_CREATE = 0.25
+LEDGER_WALLETS = 1_000  # ledger_bench's default
 
 # The overdue contracts are copies of two contracts made through the services (A and B); the
 # milestone at position 2 is delivered and overdue. A has a third milestone still in draft, so
@@ -391,6 +402,7 @@ def _clone_overdue(templates: list[_Template], specs: list[tuple[int, Any, Any, 
     client) of each copy's overdue milestone, for the escrow funding.
     """
     from ishibashi.contracts import clocks
+    from ishibashi.contracts.events import event_body, event_hash
     from ishibashi.contracts.models import (
         Contract,
         ContractEvent,
@@ -398,7 +410,6 @@ def _clone_overdue(templates: list[_Template], specs: list[tuple[int, Any, Any, 
         Delivery,
         Milestone,
     )
-    from ishibashi.contracts.events import event_body, event_hash
     from ishibashi.jobs.models import Job, Proposal, ProposedMilestone
 
     deltas = [dt.timedelta(seconds=spec[3]) for spec in specs]
@@ -654,7 +665,11 @@ def anatomy(payload: dict[str, Any]) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from ishibashi.contracts.services import milestone_act_on_due, milestones_claim_due
+    from ishibashi.contracts.services import (
+        milestone_act_on_due,
+        milestones_claim_due,
+        milestones_sweep_due,
+    )
 
     now = timezone.now()
     with CaptureQueriesContext(connection) as claimed, transaction.atomic():
@@ -676,6 +691,32 @@ def anatomy(payload: dict[str, Any]) -> dict[str, Any]:
         milestone_act_on_due(milestone_id=ids[0], now=now)
         mails = len(connection.run_on_commit)
         transaction.set_rollback(True)
+    # One whole batch as the sweeper runs it (claim, the batch's transaction), rolled back too.
+    # The ledger's prepared statements go straight to psycopg: counted apart.
+    from ishibashi.ledger import services as ledger
+
+    prepared = [0]
+    real_one, real_many = ledger._transfer_in_one_statement, ledger._transfers_in_one_statement
+
+    def count_one(**kwargs: Any) -> Any:
+        prepared[0] += 1
+        return real_one(**kwargs)
+
+    def count_many(*args: Any) -> Any:
+        prepared[0] += 1
+        return real_many(*args)
+
+    ledger._transfer_in_one_statement = count_one  # type: ignore[assignment]
+    ledger._transfers_in_one_statement = count_many  # type: ignore[assignment]
+    try:
+        with CaptureQueriesContext(connection) as whole, transaction.atomic():
+            handled = milestones_sweep_due(batch=payload["batch"])
+            on_commit = len(connection.run_on_commit)
+            transaction.set_rollback(True)
+    finally:
+        ledger._transfer_in_one_statement = real_one  # type: ignore[assignment]
+        ledger._transfers_in_one_statement = real_many  # type: ignore[assignment]
+    statements = len(whole.captured_queries) + prepared[0]
     return {
         "claimed": len(ids),
         "claim_sql": claim_sql,
@@ -683,11 +724,25 @@ def anatomy(payload: dict[str, Any]) -> dict[str, Any]:
         "plans": plans,
         "claim_uses_index": uses_index,
         "one_milestone": {
-            # Through Django's cursor; the ledger's prepared transfer goes straight to psycopg
-            # and is not in the list, and each mail's recipient lookup runs after the commit.
+            # milestone_act_on_due: the one-milestone path the sweeper keeps for the rarer
+            # deadlines. Through Django's cursor; the ledger's prepared transfer goes straight to
+            # psycopg and is not in the list, and each mail's recipient lookup runs after commit.
             "statements": len(one.captured_queries),
             "sql": [q["sql"][:140] for q in one.captured_queries],
             "mails_after_commit": mails,
+        },
+        "one_batch": {
+            # milestones_sweep_due(): the claim and the batch's transaction, inside one outer
+            # transaction here (so SAVEPOINTs stand for BEGIN/COMMIT); plus the recipients' query
+            # of the mails after commit (on_commit callbacks, not run here).
+            "handled": handled,
+            "statements": statements,
+            "prepared_ledger_statements": prepared[0],
+            "on_commit_callbacks": on_commit,
+            "statements_per_milestone": round((statements + on_commit) / handled, 3)
+            if handled
+            else None,
+            "sql": [q["sql"][:140] for q in whole.captured_queries],
         },
     }
 
@@ -772,7 +827,8 @@ def _sweeper_main(
         _django_setup()
         from django.db import connection
 
-        from ishibashi.contracts import services
+        from ishibashi.contracts.services import sweeps as services  # the sweeper's module
+        from ishibashi.core import limits
         from ishibashi.operations import sweeps
         from ishibashi.operations.worker import WorkerLoop
 
@@ -783,7 +839,7 @@ def _sweeper_main(
 
         def timed(sweep: Any) -> Any:
             run = sweep.run
-            if sweep.name == "milestones_due" and batch != services.limits.SWEEP_BATCH_MAX:
+            if sweep.name == "milestones_due" and batch != limits.SWEEP_BATCH_MAX:
                 run = lambda: services.milestones_sweep_due(batch=batch)  # noqa: E731
 
             def one_batch() -> int:
@@ -805,7 +861,7 @@ def _sweeper_main(
         # sweep_once() looks registered_sweeps up at each call: every batch is timed and counted.
         registered = sweeps.registered_sweeps
         sweeps.registered_sweeps = lambda: [timed(s) for s in registered()]  # type: ignore[assignment]
-        # The claim is timed apart: milestones_sweep_due looks the name up at each call.
+        # The claim is timed apart: milestones_sweep_due looks the name up in its module.
         claim, claim_s = services.milestones_claim_due, [0.0]
 
         def timed_claim(**kwargs: Any) -> list[int]:
@@ -986,8 +1042,10 @@ def check_books(env: dict[str, str]) -> dict[str, Any]:
 def one_size(
     args: argparse.Namespace, pg: SweepPostgres, total: int, env_work: dict[str, str],
     env_template: dict[str, str], runs: list[tuple[str, int]],
+    before_run: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Build `total` milestones in the template, then run each (label, workers) on a fresh copy."""
+    """Build `total` milestones in the template, then run each (label, workers) on a fresh copy;
+    `before_run(label, workers)` runs just before each sweep (the transfer_create phase)."""
     from harness import run_in_child
 
     log(f"{total:,} milestones: building {args.db_template}")
@@ -1018,6 +1076,8 @@ def one_size(
             run["anatomy"] = run_in_child(
                 "sweep_bench:anatomy", {"batch": args.batch}, env_work, [str(BENCH)]
             )
+        if before_run is not None:
+            before_run(label, workers)
         run["background_busy_pct_before"] = background_load(2.0)
         run["loadavg_before"] = os.getloadavg()
         log(f"{total:,}: sweep with {workers} worker(s) [{label}]")
@@ -1087,12 +1147,27 @@ def summarize(result: dict[str, Any], args: argparse.Namespace) -> None:
         "peak_rss_mib_max": max(w["rss_mib"]["peak"] for w in workers),
         "rss_growth_after_first_1000_mib_max": round(max(growth), 1) if growth else None,
     }
+    transfers = statistics.median(phase["per_second"] for phase in result["transfer_create"])
+    batch = result["sizes"]["total"]["runs"][0]["anatomy"]["one_batch"]
+    result["summary"].update(
+        transfer_create_per_second_median=transfers,
+        transfer_create_client_cpu_us_median=statistics.median(
+            phase["client_cpu_us_per_transfer"] for phase in result["transfer_create"]
+        ),
+        one_worker_to_transfer_create=round(one / transfers, 3),
+        statements_per_milestone=batch["statements_per_milestone"],
+        client_cpu_ms_per_milestone_total_one_worker=cpu_large,
+    )
     result["targets"] = {
+        f"one worker >= {TARGET_TO_TRANSFER_CREATE} x transfer_create at one client": one
+        / transfers
+        >= TARGET_TO_TRANSFER_CREATE,
         "claim uses contracts_milestone_due at both sizes": all(plans.values()),
         f"|t(total)/t(small) - 1| < {TARGET_SIZE_RATIO}": abs(t_large / t_small - 1)
         < TARGET_SIZE_RATIO,
         f"two workers >= {TARGET_TWO_WORKERS} x one": two / one >= TARGET_TWO_WORKERS,
-        "released exactly once, escrows empty, chains and books hold": verified,
+        "released exactly once, escrows empty, chains and books hold": verified
+        and result["check_books_ledger"]["ok"],
     }
 
 
@@ -1128,6 +1203,14 @@ def table(result: dict[str, Any]) -> str:
         f"({summary['two_workers_per_second_median']} / {summary['one_worker_per_second_median']}"
         " milestones/s)",
     ]
+    lines.append(
+        "one worker / transfer_create at one client = "
+        f"{summary['one_worker_to_transfer_create']:.3f}"
+        f" ({summary['one_worker_per_second_median']} milestones/s / "
+        f"{summary['transfer_create_per_second_median']} transfers/s); "
+        f"{summary['statements_per_milestone']} statements and "
+        f"{summary['client_cpu_ms_per_milestone_total_one_worker']} ms client CPU per milestone"
+    )
     for name, met in result["targets"].items():
         lines.append(f"target {name}: {'met' if met else 'MISSED'}")
     return "\n".join(lines)
@@ -1156,6 +1239,25 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         f"{result['machine']['nproc']} CPUs, {result['postgresql']['version'][:16]}, machine "
         f"{result['background_busy_pct']['before']} % busy, load {os.getloadavg()[0]:.2f}"
     )
+    # The yardstick: ledger_bench's (b), transfer_create at one client, on its own database in
+    # this same run, just before each one-worker sweep at --total (same server, same load).
+    from ledger_bench import ishibashi_prepare, ishibashi_run
+
+    env_ledger = ishibashi_env(pg.url(args.db_ledger), var_dir=var_dir, label="sweep-bench")
+    log(f"transfer_create yardstick: {args.db_ledger}, {LEDGER_WALLETS} funded wallets")
+    pg.recreate(args.db_ledger)
+    wallet_ids = ishibashi_prepare(env_ledger, LEDGER_WALLETS)["wallet_ids"]
+    result["transfer_create"] = []
+
+    def transfer_phase(label: str, workers: int) -> None:
+        if workers != 1:
+            return
+        phase = {"before_sweep": label, "background_busy_pct_before": background_load(2.0)}
+        phase.update(ishibashi_run(env_ledger, wallet_ids, 1, args.transfer_seconds))
+        result["transfer_create"].append(phase)
+        log(f"  transfer_create, 1 client: {phase['per_second']:,.1f}/s, "
+            f"{phase['client_cpu_us_per_transfer']} µs client CPU per transfer")  # fmt: skip
+
     # The small size before and after the large one, so a drift in other people's load
     # between the two builds shows up instead of passing for an effect of the size.
     pairs = [(f"#{i}", workers) for i in range(1, args.repeats + 1) for workers in (1, 2)]
@@ -1164,10 +1266,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         ("total", args.total, pairs),
         ("small, after", args.small, [("#2", 1)]),
     ):
-        result["sizes"][name] = one_size(args, pg, total, env_work, env_template, runs)
+        result["sizes"][name] = one_size(
+            args, pg, total, env_work, env_template, runs,
+            before_run=transfer_phase if name == "total" else None,
+        )  # fmt: skip
+    result["check_books_ledger"] = check_books(env_ledger)
     if not args.keep:
         pg.drop(args.db_work)
         pg.drop(args.db_template)
+        pg.drop(args.db_ledger)
     result["background_busy_pct"]["after"] = background_load()
     result["loadavg"]["after"] = os.getloadavg()
     summarize(result, args)
@@ -1195,6 +1302,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--db-work", default=DB_WORK)
     parser.add_argument("--db-template", default=DB_TEMPLATE)
+    parser.add_argument("--db-ledger", default=DB_LEDGER,
+                        help="the transfer_create yardstick's database")  # fmt: skip
+    parser.add_argument("--transfer-seconds", type=float, default=15.0,
+                        help="length of each transfer_create phase")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--diagnose", action="store_true",
                         help="also cProfile one worker's sweep at --total")  # fmt: skip

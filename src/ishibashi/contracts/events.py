@@ -7,6 +7,8 @@ import hashlib
 import json
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
+
 from ishibashi.accounts.models import User
 from ishibashi.contracts.models import (
     Contract,
@@ -48,6 +50,36 @@ def event_body(event: ContractEvent) -> dict[str, Any]:
     }
 
 
+def _event_new(
+    *,
+    contract: Contract,
+    sequence: int,
+    previous_hash: str,
+    action: str,
+    actor: User | None,
+    now: dt.datetime,
+    milestone: Milestone | None,
+    from_state: str,
+    to_state: str,
+    payload: dict[str, Any] | None,
+) -> ContractEvent:
+    event = ContractEvent(
+        contract=contract,
+        sequence=sequence,
+        milestone=milestone,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        # Stored as the JSON it hashes to (dates as ISO text), so a re-read verifies.
+        payload=json.loads(canonical_json(payload or {})),
+        created_at=now,
+        previous_hash=previous_hash,
+    )
+    event.hash = event_hash(previous_hash=previous_hash, event=event_body(event))
+    return event
+
+
 def event_append(
     *,
     contract: Contract,
@@ -61,22 +93,74 @@ def event_append(
 ) -> ContractEvent:
     """Append one event to the contract's chain. The caller holds the contract row's lock."""
     last = ContractEvent.objects.filter(contract=contract).order_by("-sequence").first()
-    event = ContractEvent(
+    event = _event_new(
         contract=contract,
         sequence=(last.sequence + 1) if last else 1,
-        milestone=milestone,
-        actor=actor,
+        previous_hash=last.hash if last else GENESIS_HASH,
         action=action,
+        actor=actor,
+        now=now,
+        milestone=milestone,
         from_state=from_state,
         to_state=to_state,
-        # Stored as the JSON it hashes to (dates as ISO text), so a re-read verifies.
-        payload=json.loads(canonical_json(payload or {})),
-        created_at=now,
-        previous_hash=last.hash if last else GENESIS_HASH,
+        payload=payload,
     )
-    event.hash = event_hash(previous_hash=event.previous_hash, event=event_body(event))
     event.save()
     return event
+
+
+class EventChains:
+    """Events appended to many contracts' chains at once, written in one statement (the sweeper).
+
+    Made after the contracts are locked: it reads each chain's head in one query, then
+    `append` links each new event to the previous one in memory, exactly as event_append would,
+    and `write` inserts them all. The caller holds every contract's row lock until its commit.
+    """
+
+    def __init__(self, contract_ids: list[int]) -> None:
+        last = ContractEvent.objects.filter(contract_id=OuterRef("pk")).order_by("-sequence")
+        heads = Contract.objects.filter(pk__in=contract_ids).values_list(
+            "pk",
+            Subquery(last.values("sequence")[:1]),
+            Subquery(last.values("hash")[:1]),
+        )
+        self.heads: dict[int, tuple[int, str]] = {
+            pk: (sequence or 0, hash_ or GENESIS_HASH) for pk, sequence, hash_ in heads
+        }
+        self.pending: list[ContractEvent] = []
+
+    def append(
+        self,
+        *,
+        contract: Contract,
+        action: str,
+        actor: User | None,
+        now: dt.datetime,
+        milestone: Milestone | None = None,
+        from_state: str = "",
+        to_state: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> ContractEvent:
+        sequence, previous_hash = self.heads[contract.pk]
+        event = _event_new(
+            contract=contract,
+            sequence=sequence + 1,
+            previous_hash=previous_hash,
+            action=action,
+            actor=actor,
+            now=now,
+            milestone=milestone,
+            from_state=from_state,
+            to_state=to_state,
+            payload=payload,
+        )
+        self.heads[contract.pk] = (event.sequence, event.hash)
+        self.pending.append(event)
+        return event
+
+    def write(self) -> None:
+        ContractEvent.objects.bulk_create(self.pending)
+        self.pending = []
 
 
 def events_verify(*, contract: Contract) -> int | None:

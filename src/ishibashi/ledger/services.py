@@ -213,6 +213,10 @@ def _int_array(values: list[int]) -> str:
     return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
+def _nullable_int_array(values: list[int | None]) -> str:
+    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
+
+
 def _transfer_in_one_statement(
     *, ids: list[int], amounts: list[int], transfer_row: list[Any], created_at: Any
 ) -> tuple[int | None, dict[int, tuple[str, bool, int]]]:
@@ -352,9 +356,12 @@ def transfer_create(
         transfer_id = row[0] if row is not None else None
         if transfer_id is not None:
             _write_entries_and_balances_sqlite(
-                transfer_id=transfer_id, created_at=created_at, ids=ids, amounts=amounts,
+                transfer_id=transfer_id,
+                created_at=created_at,
+                ids=ids,
+                amounts=amounts,
                 after=after,
-            )  # fmt: skip
+            )
     if transfer_id is None:
         replayed = _replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
         require(replayed is not None, "idempotency key conflict without an existing transfer")
@@ -369,6 +376,169 @@ def transfer_create(
         reference=reference,
         memo=memo,
         created_by=created_by,
+        created_at=now,
+    )
+    transfer._state.adding = False
+    transfer._state.db = connection.alias
+    return transfer
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One transfer of a batch for transfers_create: the arguments of transfer_create."""
+
+    idempotency_key: str
+    reason: str
+    legs: Sequence[Leg]
+    reference: str = ""
+    memo: str = ""
+    created_by: User | None = None
+
+
+# PostgreSQL: many transfers in one statement, as if made one after the other in the given order.
+# It locks every account they touch once, in id order, computes each entry's balance after it as
+# a running sum per account (legs in order), and writes only if every account exists, is in yen
+# and no guarded account would go below zero at any step. Transfers whose key already exists are
+# skipped by ON CONFLICT; the caller then undoes the whole statement (its savepoint) and falls back
+# to transfer_create one by one, which answers replays and conflicts precisely.
+_TRANSFERS_IN_ONE_STATEMENT_PG = (
+    "WITH leg AS (SELECT * FROM UNNEST(%s::int[], %s::bigint[], %s::bigint[])"  # noqa: S608
+    " WITH ORDINALITY AS leg(t, account_id, amount_jpy, n)),"
+    " locked AS MATERIALIZED (SELECT id, currency, is_guarded, balance_jpy"
+    f" FROM {_ACCOUNTS} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE),"
+    " run AS MATERIALIZED (SELECT leg.t, leg.n, leg.account_id, leg.amount_jpy, locked.currency,"
+    " locked.is_guarded, locked.balance_jpy + sum(leg.amount_jpy) OVER"
+    " (PARTITION BY leg.account_id ORDER BY leg.n) AS after FROM leg"
+    " JOIN locked ON locked.id = leg.account_id),"
+    " admissible AS (SELECT (SELECT count(*) FROM locked) = %s::int AND coalesce(bool_and("
+    "run.currency = %s::text AND (NOT run.is_guarded OR run.after >= 0)), false) AS yes FROM run),"
+    " tr AS (SELECT * FROM UNNEST(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::bigint[]) WITH ORDINALITY AS tr(idempotency_key, fingerprint, reason, reference, memo,"
+    " created_by_id, t)),"
+    f" transfer AS (INSERT INTO {_TRANSFERS} (idempotency_key, fingerprint, reason, currency,"
+    " reference, memo, created_by_id, created_at)"
+    " SELECT tr.idempotency_key, tr.fingerprint, tr.reason, %s::text, tr.reference, tr.memo,"
+    " tr.created_by_id, %s::timestamptz FROM tr, admissible WHERE admissible.yes ORDER BY tr.t"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),"
+    " written AS (SELECT transfer.id, tr.t FROM transfer JOIN tr"
+    " ON tr.idempotency_key = transfer.idempotency_key),"
+    f" entries AS (INSERT INTO {_ENTRIES}"
+    " (transfer_id, account_id, amount_jpy, balance_after_jpy, created_at)"
+    " SELECT written.id, run.account_id, run.amount_jpy, run.after, %s::timestamptz"
+    " FROM written JOIN run ON run.t = written.t ORDER BY run.n),"
+    f" balances AS (UPDATE {_ACCOUNTS} AS account SET balance_jpy = last.after"
+    " FROM (SELECT DISTINCT ON (account_id) account_id, after FROM run"
+    " ORDER BY account_id, n DESC) AS last"
+    " WHERE account.id = last.account_id AND EXISTS (SELECT 1 FROM written))"
+    " SELECT (SELECT count(*) FROM written), (SELECT array_agg(written.id ORDER BY written.t)"
+    " FROM written), (SELECT yes FROM admissible)"
+)
+
+
+class _BatchNotWritten(Exception):
+    """The one-statement batch wrote nothing usable: undo its savepoint and go one by one."""
+
+
+def transfers_create(requests: Sequence[TransferRequest]) -> list[Transfer]:
+    """transfer_create for many transfers at once, applied in order; the same guarantees.
+
+    Every transfer is balanced and checked as transfer_create checks it, has its own idempotency
+    key and is written only if none would overdraw a guarded account (as if made one after the
+    other). On PostgreSQL they go in one statement; if any key was used before, an account is
+    missing or a balance would go negative, nothing of that statement stays and the transfers
+    are made one by one with transfer_create, which returns the first transfer of a replayed key
+    and raises the refusal transfer_create raises. All of it inside a savepoint: if one is
+    refused, none of the batch is written. Precondition: inside the caller's transaction.
+    """
+    require(connection.in_atomic_block, "transfers_create must run inside a transaction")
+    if not requests:
+        return []
+    fingerprints = []
+    for request in requests:
+        _check_shape(
+            idempotency_key=request.idempotency_key, reason=request.reason, legs=request.legs
+        )
+        fingerprints.append(
+            _fingerprint(reason=request.reason, reference=request.reference, legs=request.legs)
+        )
+    if len({request.idempotency_key for request in requests}) != len(requests):
+        raise _refuse(
+            LedgerErrorCode.EXISTS_WITH_DIFFERENT_FIELDS,
+            _("This idempotency key was already used for a different movement of money."),
+            "idempotency_key",
+        )
+    now = clock.now()
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                ids = _transfers_in_one_statement(requests, fingerprints, now)
+        except _BatchNotWritten:
+            pass
+        else:
+            return [
+                _transfer_row(pk, request, fingerprint, now)
+                for pk, request, fingerprint in zip(ids, requests, fingerprints, strict=True)
+            ]
+    with transaction.atomic():
+        return [
+            transfer_create(
+                idempotency_key=request.idempotency_key,
+                reason=request.reason,
+                legs=request.legs,
+                reference=request.reference,
+                memo=request.memo,
+                created_by=request.created_by,
+            )
+            for request in requests
+        ]
+
+
+def _transfers_in_one_statement(
+    requests: Sequence[TransferRequest], fingerprints: list[str], now: Any
+) -> list[int]:
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    transfer_of, account_ids, amounts = [], [], []
+    for index, request in enumerate(requests, start=1):
+        for leg in request.legs:
+            transfer_of.append(index)
+            account_ids.append(leg.account_id)
+            amounts.append(leg.amount_jpy)
+    distinct = sorted(set(account_ids))
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            _TRANSFERS_IN_ONE_STATEMENT_PG,
+            [
+                _int_array(transfer_of), _int_array(account_ids), _int_array(amounts),
+                _int_array(distinct), len(distinct), CURRENCY,
+                [request.idempotency_key for request in requests], fingerprints,
+                [request.reason for request in requests],
+                [request.reference for request in requests],
+                [request.memo for request in requests],
+                _nullable_int_array([r.created_by.pk if r.created_by else None for r in requests]),
+                CURRENCY, created_at, created_at,
+            ],
+            prepare=True,
+        )  # fmt: skip
+        row = cursor.fetchone()
+    assert row is not None
+    written, ids, _admissible = row
+    if written != len(requests):
+        # Refused (nothing written) or a key seen before (some written): the savepoint goes.
+        raise _BatchNotWritten
+    return list(ids)
+
+
+def _transfer_row(pk: int, request: TransferRequest, fingerprint: str, now: Any) -> Transfer:
+    transfer = Transfer(
+        pk=pk,
+        idempotency_key=request.idempotency_key,
+        fingerprint=fingerprint,
+        reason=request.reason,
+        currency=CURRENCY,
+        reference=request.reference,
+        memo=request.memo,
+        created_by=request.created_by,
         created_at=now,
     )
     transfer._state.adding = False
@@ -482,6 +652,99 @@ def escrow_release(
             fee_rate_bps=fee_rate_bps,
             withholding_applies=withholding_applies,
         ),
+    )
+
+
+@dataclass(frozen=True)
+class EscrowRelease:
+    """One release of a batch for escrow_release_many: the arguments of escrow_release."""
+
+    client: User
+    worker: User
+    escrow_reference: str
+    amount_jpy: int
+    fee_rate_bps: int
+    withholding_applies: bool
+    idempotency_key: str
+
+
+def _accounts_by_key(wanted: dict[str, tuple[AccountKind, User | None, str]]) -> dict[str, int]:
+    """{key: account id} for (kind, owner, reference) by key, the missing ones created, as
+    account_get_or_create makes them; an escrow must belong to its client (the same check)."""
+    found = {
+        key: (pk, kind, owner_id)
+        for key, pk, kind, owner_id in LedgerAccount.objects.filter(key__in=wanted).values_list(
+            "key", "pk", "kind", "owner_id"
+        )
+    }
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        # Created as account_get_or_create creates them; one made meanwhile by another
+        # transaction is kept (its key is unique) and read back below like the others.
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(
+                    key=key, kind=kind, owner=owner, reference=reference, currency=CURRENCY,
+                    is_guarded=kind in GUARDED_KINDS,
+                )
+                for key in missing
+                for kind, owner, reference in [wanted[key]]
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        found.update(
+            (key, (pk, kind, owner_id))
+            for key, pk, kind, owner_id in LedgerAccount.objects.filter(
+                key__in=missing
+            ).values_list("key", "pk", "kind", "owner_id")
+        )
+    ids = {}
+    for key, (kind, owner, _reference) in wanted.items():
+        pk, found_kind, owner_id = found[key]
+        if found_kind != kind or owner_id != (owner.pk if owner else None):
+            raise LedgerAccountNotFound(_("No such account."))
+        ids[key] = pk
+    return ids
+
+
+def escrow_release_many(releases: Sequence[EscrowRelease]) -> list[Transfer]:
+    """escrow_release for many escrows in one go (the sweeper's batch): the same legs, keys and
+    refusals, the accounts read in one query and the transfers made by transfers_create."""
+    wanted: dict[str, tuple[AccountKind, User | None, str]] = {}
+
+    def key(kind: AccountKind, owner: User | None, reference: str = "") -> str:
+        account_key = _account_key(kind, owner=owner, reference=reference)
+        wanted[account_key] = (kind, owner, reference)
+        return account_key
+
+    planned = []
+    for release in releases:
+        amount = _positive_amount(release.amount_jpy)
+        split = rules.release_split(
+            gross_jpy=amount, fee_rate_bps=release.fee_rate_bps,
+            withholding_applies=release.withholding_applies,
+        )  # fmt: skip
+        legs = [(key(AccountKind.ESCROW, release.client, release.escrow_reference), -amount)]
+        if split.net_jpy:
+            legs.append((key(AccountKind.EARNINGS, release.worker), split.net_jpy))
+        if split.fee_jpy:
+            legs.append((key(AccountKind.PLATFORM_FEES, None), split.fee_jpy))
+        if split.withholding_jpy:
+            legs.append(
+                (key(AccountKind.WITHHOLDING_PAYABLE, release.client), split.withholding_jpy)
+            )
+        planned.append((release, legs))
+    ids = _accounts_by_key(wanted)
+    return transfers_create(
+        [
+            TransferRequest(
+                idempotency_key=release.idempotency_key,
+                reason=TransferReason.ESCROW_RELEASE,
+                reference=release.escrow_reference,
+                legs=[Leg(ids[account_key], amount) for account_key, amount in legs],
+            )
+            for release, legs in planned
+        ]
     )
 
 

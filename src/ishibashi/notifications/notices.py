@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
 from django.utils import translation
 
 from ishibashi.accounts.models import User
-from ishibashi.notifications.services import notification_create
+from ishibashi.notifications.models import Notification
+from ishibashi.notifications.services import (
+    notification_build,
+    notification_create,
+    notifications_create_many,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +35,16 @@ def notify(*, user: User, compose: Callable[[], tuple[str, str]], path: str = ""
         return
     with translation.override(user.preferred_language):
         subject, body = compose()
+    batch = _batch.get()
+    if batch is not None:
+        batch.notifications.append(
+            notification_build(user=user, subject=subject, body=body, path=path)
+        )
+        batch.mails.append((user.pk, subject, _mail_body(body, path)))
+        return
     notification_create(user=user, subject=subject, body=body, path=path)
     user_id = user.pk
-    if path:
-        body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{path}\n"
+    body = _mail_body(body, path)
 
     def send() -> None:
         # Read again at commit: the address may have changed, or the account been closed.
@@ -44,3 +58,64 @@ def notify(*, user: User, compose: Callable[[], tuple[str, str]], path: str = ""
             logger.exception("notice mail to user %s failed", user_id)
 
     transaction.on_commit(send)
+
+
+def _mail_body(body: str, path: str) -> str:
+    return f"{body}\n\n{settings.SITE_URL.rstrip('/')}{path}\n" if path else body
+
+
+@dataclass
+class _Batch:
+    notifications: list[Notification] = field(default_factory=list)
+    mails: list[tuple[int, str, str]] = field(default_factory=list)  # (user id, subject, body)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("notices_batch", default=None)
+
+
+@contextmanager
+def notices_batched() -> Iterator[None]:
+    """Collect every notify() inside, then record them in one statement on the way out.
+
+    For a caller that tells many people at once (the sweeper's batch). Use it inside the
+    transaction: the notices are written in it, and the mails go out on its commit, over one
+    mail connection, after one query for the recipients' current addresses. If the block raises,
+    nothing is recorded or sent.
+    """
+    assert _batch.get() is None, "notices_batched() does not nest"
+    batch = _Batch()
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch.notifications:
+        notifications_create_many(batch.notifications)
+        mails = batch.mails
+        transaction.on_commit(lambda: _send_mails(mails))
+
+
+def _send_mails(mails: list[tuple[int, str, str]]) -> None:
+    # Read again at commit: an address may have changed, or an account been closed.
+    recipients = dict(
+        User.objects.filter(
+            pk__in={user_id for user_id, _s, _b in mails}, is_active=True
+        ).values_list("pk", "email")
+    )
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception:  # The change is committed; a mail server's failure must not undo it.
+        logger.exception("notice mail connection failed; %d mails not sent", len(mails))
+        return
+    try:
+        for user_id, subject, body in mails:
+            recipient = recipients.get(user_id)
+            if recipient is None:
+                continue
+            try:
+                EmailMessage(subject, body, None, [recipient], connection=connection).send()
+            except Exception:
+                logger.exception("notice mail to user %s failed", user_id)
+    finally:
+        connection.close()

@@ -37,6 +37,18 @@ def notification_create(*, user: User, subject: str, body: str, path: str = "") 
     Subject and body come from a notice's own sentences around titles people typed, so they are
     cut to fit rather than refused: a long title must not stop the hire it tells about.
     """
+    notification = notification_build(user=user, subject=subject, body=body, path=path)
+    notification.save(force_insert=True)
+    return notification
+
+
+def notifications_create_many(notifications: list[Notification]) -> None:
+    """Record notices made by notification_build in one statement (a sweeper's batch)."""
+    Notification.objects.bulk_create(notifications)
+
+
+def notification_build(*, user: User, subject: str, body: str, path: str = "") -> Notification:
+    """The unsaved notice notification_create records, checked and cut the same way."""
     require(
         path == ""
         or (
@@ -48,7 +60,7 @@ def notification_create(*, user: User, subject: str, body: str, path: str = "") 
     )
     # One line: the subject is a list row and, in the mail, a header.
     subject = " ".join(subject.split())
-    return Notification.objects.create(
+    return Notification(
         user=user,
         subject=_cut(subject, SUBJECT_LENGTH_MAX),
         body=_cut(body.strip(), BODY_LENGTH_MAX),

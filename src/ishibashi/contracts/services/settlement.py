@@ -25,6 +25,7 @@ from ishibashi.contracts.states import (
     STARTED,
     Action,
     Locked,
+    Pending,
     Role,
     contract_transition,
     lock_client_stats,
@@ -48,7 +49,9 @@ def stats_bump(client_id: int, **deltas: int) -> None:
     )
 
 
-def request_funding(locked: Locked, *, actor: User | None, now: dt.datetime) -> None:
+def request_funding(
+    locked: Locked, *, actor: User | None, now: dt.datetime, pending: Pending | None = None
+) -> None:
     milestone = locked.milestone
     milestone.funding_requested_at = now
     clocks.clock_start(
@@ -67,6 +70,7 @@ def request_funding(locked: Locked, *, actor: User | None, now: dt.datetime) -> 
             "deadline": lk.milestone.clock_deadline_at,
         },
         notify=notices.funding_requested,
+        pending=pending,
     )
 
 
@@ -131,6 +135,24 @@ def release_escrow(lk: Locked) -> None:
     )
 
 
+def release_escrow_many(released: list[Locked]) -> None:
+    """release_escrow for a batch of approved milestones, in one ledger statement."""
+    ledger.escrow_release_many(
+        [
+            ledger.EscrowRelease(
+                client=lk.contract.client,
+                worker=lk.contract.worker,
+                escrow_reference=lk.milestone.escrow_reference,
+                amount_jpy=lk.milestone.amount_jpy,
+                fee_rate_bps=lk.contract.fee_rate_bps,
+                withholding_applies=lk.contract.withholding_applies,
+                idempotency_key=ledger_key(lk.milestone, "release"),
+            )
+            for lk in released
+        ]
+    )
+
+
 def approve_and_release(
     locked: Locked,
     *,
@@ -138,13 +160,22 @@ def approve_and_release(
     actor: User | None,
     now: dt.datetime,
     payload: dict[str, Any] | None = None,
+    pending: Pending | None = None,
 ) -> Milestone:
+    """Approve and release under the caller's locks; the contract follows, then the money moves.
+
+    With `pending` (the sweeper's batch) the rows, events and counters are written by
+    pending.write(), and the caller settles the contract from its locked milestones and makes
+    the release transfer (release_escrow_many) last in its transaction.
+    """
+    bump = stats_bump if pending is None else pending.stats_add
+
     def approved(lk: Locked) -> dict[str, Any]:
         m = lk.milestone
         m.approved_at = now
         m.cancellation_requested_at = None
         if m.delivered_at is not None and action != Action.LEGAL_RELEASE:
-            stats_bump(
+            bump(
                 lk.contract.client_id,
                 inspections=1,
                 inspection_seconds_total=int((now - m.delivered_at).total_seconds()),
@@ -153,7 +184,7 @@ def approve_and_release(
         m.action_due_at = None
         return payload or {}
 
-    transition(locked, action=action, actor=actor, now=now, effect=approved)
+    transition(locked, action=action, actor=actor, now=now, effect=approved, pending=pending)
     amount, key = locked.milestone.amount_jpy, ledger_key(locked.milestone, "release")
     milestone = transition(
         locked,
@@ -163,7 +194,10 @@ def approve_and_release(
         # The ledger key names the transfer: the ledger holds one transfer per key, ever.
         effect=lambda lk: {"amount_jpy": amount, "ledger_key": key},
         notify=notices.released,
+        pending=pending,
     )
+    if pending is not None:
+        return milestone
     contract_settle(locked.contract, actor=actor, now=now)
     # Last in the transaction: every release locks the platform's fee account, the one row all
     # sweepers share, so it is held only for the transfer and the commit, not for the rest.

@@ -5,30 +5,43 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from ishibashi.contracts import clocks, notices
-from ishibashi.contracts.events import event_append
+from ishibashi.contracts.events import EventChains, event_append
 from ishibashi.contracts.models import (
     ClockKind,
+    Contract,
+    ContractState,
     Milestone,
+    MilestoneState,
 )
 from ishibashi.contracts.services.settlement import (
     approve_and_release,
     cancel_unstarted,
     cancel_with_kill_fee,
     contract_settle,
+    release_escrow_many,
+    request_funding,
     stats_bump,
 )
 from ishibashi.contracts.states import (
+    MILESTONE_TERMINAL,
+    STARTED,
     Action,
     Locked,
+    Pending,
+    Role,
+    check,
+    contract_transition,
     lock,
+    lock_batch,
     transition,
 )
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError
+from ishibashi.notifications.notices import notices_batched
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +73,23 @@ def milestones_claim_due(*, now: dt.datetime, batch: int) -> list[int]:
 def milestones_sweep_due(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
     """Sweep: reminders, automatic approval, unfunded closing, and the legal release.
 
-    Each milestone is handled in its own transaction under its row lock and re-checked there,
-    so a second sweeper, a client acting at the same moment or a replay after a crash finds
-    the work done and does nothing.
+    The claimed milestones are handled together in one transaction (`_sweep_batch`): locked,
+    each re-checked under its lock, and written in a few statements, so a second sweeper, a
+    client acting at the same moment or a replay after a crash finds the work done and does
+    nothing. What the batch does not handle (the rarer deadlines, disputed or monthly contracts,
+    a refusal) is then handled one milestone per transaction, as is the whole batch if it fails.
     """
     now = clock.now()
-    handled = 0
-    for milestone_id in milestones_claim_due(now=now, batch=batch):
+    claimed = milestones_claim_due(now=now, batch=batch)
+    if not claimed:
+        return 0
+    try:
+        handled, one_by_one = _sweep_batch(claimed, now=now)
+    except (ApplicationError, DatabaseError):
+        # Nothing of the batch was written: each milestone then gets its own transaction.
+        logger.warning("sweep: batch of %s failed, one by one", len(claimed), exc_info=True)
+        handled, one_by_one = 0, claimed
+    for milestone_id in one_by_one:
         try:
             if milestone_act_on_due(milestone_id=milestone_id, now=now):
                 handled += 1
@@ -75,6 +98,163 @@ def milestones_sweep_due(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
             logger.warning("sweep: milestone %s refused", milestone_id, exc_info=True)
             Milestone.objects.filter(pk=milestone_id).update(sweep_lease_until=None)
     return handled
+
+
+def _sweep_batch(claimed: list[int], *, now: dt.datetime) -> tuple[int, list[int]]:
+    """Handle the claimed milestones in one transaction: (how many acted on, those left over).
+
+    The same decisions as milestone_act_on_due, taken on rows locked by lock_batch; the
+    transitions go through states.transition with a Pending, so the table and its events hold.
+    The release transfers go last, in one ledger statement, so the platform's fee account (the
+    row every release shares) is locked only for that statement and the commit.
+    """
+    with transaction.atomic():
+        locked = lock_batch(milestone_ids=claimed)
+        pending = Pending(locked=locked, events=EventChains(list(locked.contracts)))
+        open_by_contract: dict[int, list[Milestone]] = {}
+        for row in locked.milestones.values():
+            if row.state not in MILESTONE_TERMINAL:
+                open_by_contract.setdefault(row.contract_id, []).append(row)
+        released: list[Locked] = []
+        handled, one_by_one = 0, []
+        with notices_batched():
+            for milestone_id in claimed:
+                milestone = locked.milestones.get(milestone_id)
+                if milestone is None:  # gone between the claim and the lock: nothing to do
+                    continue
+                outcome = _act_batched(
+                    Locked(
+                        contract=locked.contracts[milestone.contract_id],
+                        milestone=milestone,
+                        role=Role.SYSTEM,
+                    ),
+                    now=now,
+                    pending=pending,
+                    open_milestones=open_by_contract.get(milestone.contract_id, []),
+                    released=released,
+                )
+                if outcome is None:
+                    one_by_one.append(milestone_id)
+                    continue
+                milestone.sweep_lease_until = None
+                pending.milestone_changed(milestone)
+                handled += outcome
+        pending.write()
+        if released:
+            release_escrow_many(released)
+    return handled, one_by_one
+
+
+def _plain(contract: Contract, open_milestones: list[Milestone]) -> bool:
+    """A contract whose settling after a release the batch does itself (contract_settle's
+    common case): active, not monthly, no milestone in dispute."""
+    return (
+        contract.state == ContractState.ACTIVE
+        and not contract.is_monthly
+        and all(m.state != MilestoneState.DISPUTED for m in open_milestones)
+    )
+
+
+def _act_batched(
+    locked: Locked,
+    *,
+    now: dt.datetime,
+    pending: Pending,
+    open_milestones: list[Milestone],
+    released: list[Locked],
+) -> bool | None:
+    """milestone_act_on_due's decision under the batch's locks: True if acted on, False if
+    nothing was due, None if it is left to milestone_act_on_due (its own transaction)."""
+    milestone, contract = locked.milestone, locked.contract
+    if milestone.action_due_at is None or milestone.action_due_at > now:
+        return False
+    if clocks.legal_deadline_applies(milestone) and (
+        milestone.legal_release_due_at is not None and milestone.legal_release_due_at <= now
+    ):
+        if not _approvable(locked, Action.LEGAL_RELEASE, open_milestones):
+            return None
+        pending.stats_add(contract.client_id, legal_deadline_releases=1)
+        approve_and_release(
+            locked,
+            action=Action.LEGAL_RELEASE,
+            actor=None,
+            now=now,
+            payload={
+                "legal_release_due_at": milestone.legal_release_due_at,
+                "first_delivered_at": milestone.first_delivered_at,
+            },
+            pending=pending,
+        )
+        _settle_batched(contract, open_milestones, now=now, pending=pending)
+        released.append(locked)
+        return True
+    if milestone.clock and milestone.clock_deadline_at and milestone.clock_deadline_at <= now:
+        if milestone.clock != ClockKind.INSPECTION:
+            return None
+        if not _approvable(locked, Action.AUTO_APPROVE, open_milestones):
+            return None
+        # The client stayed silent to the end: approved as delivered, and recorded as such.
+        pending.stats_add(contract.client_id, auto_approvals=1)
+        approve_and_release(
+            locked,
+            action=Action.AUTO_APPROVE,
+            actor=None,
+            now=now,
+            payload={"silent_client": True, "deadline": milestone.clock_deadline_at},
+            pending=pending,
+        )
+        _settle_batched(contract, open_milestones, now=now, pending=pending)
+        released.append(locked)
+        return True
+    reminder = clocks.next_reminder_at(milestone)
+    if reminder is not None and reminder <= now:
+        return _send_reminder(locked, now=now, pending=pending)
+    clocks.refresh_action_due(milestone)
+    return False
+
+
+def _approvable(locked: Locked, action: Action, open_milestones: list[Milestone]) -> bool:
+    if not _plain(locked.contract, open_milestones):
+        return False
+    try:
+        check(contract=locked.contract, milestone=locked.milestone, action=action, role=Role.SYSTEM)
+    except ApplicationError:
+        return False  # milestone_act_on_due meets the same refusal and logs it
+    return True
+
+
+def _settle_batched(
+    contract: Contract, open_milestones: list[Milestone], *, now: dt.datetime, pending: Pending
+) -> None:
+    """contract_settle for a plain contract (see _plain), from the batch's locked milestones:
+    every milestone not yet ended is among them, so the terminal ones need no reading."""
+    still_open = sorted(
+        (m for m in open_milestones if m.state not in MILESTONE_TERMINAL),
+        key=lambda m: m.position,
+    )
+    if not still_open:
+        if contract.cancelled_at is not None:
+            contract_transition(contract, action="cancel", actor=None, now=now, pending=pending)
+        else:
+            contract_transition(contract, action="complete", actor=None, now=now, pending=pending)
+            pending.stats_add(contract.client_id, contracts_completed=1)
+            notices.contract_ended(contract=contract)
+        return
+    # next_milestone_request_funding
+    if contract.cancelled_at is not None or contract.termination_effective_at is not None:
+        return
+    waiting = {MilestoneState.AWAITING_FUNDING, MilestoneState.FUNDED, *STARTED}
+    if any(m.state in waiting for m in still_open):
+        return
+    following = next((m for m in still_open if m.state == MilestoneState.DRAFT), None)
+    if following is None:
+        return
+    request_funding(
+        Locked(contract=contract, milestone=following, role=Role.SYSTEM),
+        actor=None,
+        now=now,
+        pending=pending,
+    )
 
 
 def milestone_act_on_due(*, milestone_id: int, now: dt.datetime) -> bool:
@@ -112,7 +292,7 @@ def milestone_act_on_due(*, milestone_id: int, now: dt.datetime) -> bool:
         return False
 
 
-def _send_reminder(locked: Locked, *, now: dt.datetime) -> bool:
+def _send_reminder(locked: Locked, *, now: dt.datetime, pending: Pending | None = None) -> bool:
     milestone = locked.milestone
     # A sweeper that was down sends one reminder for the latest step due, not a burst.
     assert milestone.clock_started_at is not None
@@ -120,8 +300,11 @@ def _send_reminder(locked: Locked, *, now: dt.datetime) -> bool:
     times = clocks.reminder_times(milestone.clock_started_at, milestone.clock_deadline_at)
     milestone.reminders_sent = sum(1 for moment in times if moment <= now)
     clocks.refresh_action_due(milestone)
-    milestone.save(update_fields=["reminders_sent", "action_due_at", "sweep_lease_until"])
-    event_append(
+    if pending is None:
+        milestone.save(update_fields=["reminders_sent", "action_due_at", "sweep_lease_until"])
+    else:
+        pending.milestone_changed(milestone)
+    (event_append if pending is None else pending.events.append)(
         contract=locked.contract,
         action="reminder_sent",
         actor=None,
