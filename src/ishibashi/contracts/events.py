@@ -46,7 +46,8 @@ def event_body(event: ContractEvent) -> dict[str, Any]:
         "from": event.from_state,
         "to": event.to_state,
         "payload": event.payload,
-        "at": event.created_at.isoformat(),
+        # In UTC whatever zone the caller's `now` was in: the row is read back in UTC.
+        "at": event.created_at.astimezone(dt.UTC).isoformat(),
     }
 
 

@@ -365,3 +365,20 @@ def test_the_batch_and_the_one_milestone_path_record_the_same_story(hanako, taro
         b = Milestone.objects.filter(contract_id=alone.contract_id, position=position)
         assert list(a.values(*fields)) == list(b.values(*fields))
     _books_hold(batched, alone)
+
+
+@pytest.mark.django_db
+def test_a_sweep_given_japanese_time_writes_a_chain_that_verifies(hanako, taro):
+    """milestone_act_on_due is public: a caller's JST `now` must not break the hash chain."""
+    contract = hire(hanako, taro, split=(("事前調査", "research", 30_000),))
+    milestone = contract.milestones.get()
+    cs.milestone_fund(client=hanako, milestone_id=milestone.pk)
+    cs.milestone_start(worker=taro, milestone_id=milestone.pk)
+    cs.delivery_create(worker=taro, milestone_id=milestone.pk, message="調査が完了しました。")
+    due = Milestone.objects.get(pk=milestone.pk).clock_deadline_at
+    later = (due + DAY).astimezone(JST)
+
+    assert sweeps.milestone_act_on_due(milestone_id=milestone.pk, now=later)
+
+    assert Milestone.objects.get(pk=milestone.pk).state == S.RELEASED
+    assert cs.events_verify(contract=contract) is None
