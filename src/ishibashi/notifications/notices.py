@@ -77,12 +77,16 @@ _batch: ContextVar[_Batch | None] = ContextVar("notices_batch", default=None)
 def notices_batched() -> Iterator[None]:
     """Collect every notify() inside, then record them in one statement on the way out.
 
-    For a caller that tells many people at once (the sweeper's batch). Use it inside the
-    transaction: the notices are written in it, and the mails go out on its commit, over one
-    mail connection, after one query for the recipients' current addresses. If the block raises,
-    nothing is recorded or sent.
+    Every use case that may tell someone wraps its transaction in it (the sweeper's batch tells
+    hundreds). Use it inside the transaction: the notices are written in it, and the mails go
+    out on its commit, over one mail connection, after one query for the recipients' current
+    addresses. If the block raises, nothing is recorded or sent. A nested block joins the
+    outer one.
     """
-    assert _batch.get() is None, "notices_batched() does not nest"
+    if _batch.get() is not None:
+        # Inside another batch (a use case called by another): the outer one records them.
+        yield
+        return
     batch = _Batch()
     token = _batch.set(batch)
     try:

@@ -41,6 +41,7 @@ from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden
 from ishibashi.core.text import clean_text
 from ishibashi.ledger import services as ledger
+from ishibashi.notifications.notices import notices_batched
 
 
 def _withdraw(locked: Locked, *, actor: User, now: dt.datetime) -> Milestone:
@@ -128,7 +129,7 @@ def contract_cancel(*, actor: User, contract_id: int, reason: str) -> Contract:
     the worker agrees to end it sooner.
     """
     reason = clean_text(reason, field="reason", multiline=True, length_max=limits.REASON_LENGTH_MAX)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         contract = contract_for_party(user=actor, contract_id=contract_id)
         role = role_or_system(contract, actor)
@@ -163,7 +164,7 @@ def contract_cancel(*, actor: User, contract_id: int, reason: str) -> Contract:
 
 def contract_termination_accept_early(*, worker: User, contract_id: int) -> Contract:
     """The worker agrees to end a monthly contract now instead of after the notice period."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         contract = contract_for_party(user=worker, contract_id=contract_id)
         if contract.worker_id != worker.pk:
@@ -183,7 +184,7 @@ def contract_termination_accept_early(*, worker: User, contract_id: int) -> Cont
 
 def milestone_cancellation_accept(*, worker: User, milestone_id: int) -> Milestone:
     """The worker accepts the client's cancellation of started work: kill fee, rest refunded."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=worker)
         if locked.role is not Role.WORKER:
@@ -212,7 +213,7 @@ def contracts_terminate_due(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
     )
     ended = 0
     for contract_id in due:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             contract = (
                 Contract.objects.select_for_update()
                 .filter(

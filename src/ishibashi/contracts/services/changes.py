@@ -45,6 +45,7 @@ from ishibashi.jobs.models import (
     MilestoneKind,
 )
 from ishibashi.ledger import services as ledger
+from ishibashi.notifications.notices import notices_batched
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def change_propose(
         )
     if scope is None and kill_fee_percent is None and not (edits or additions or removals):
         raise InvalidInput(_("The change does not change anything."), field="milestones")
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         contract = contract_for_party(user=actor, contract_id=contract_id)
         if contract.state != ContractState.ACTIVE or contract.cancelled_at is not None:
@@ -328,7 +329,7 @@ def _edits_of(
 
 def change_accept(*, actor: User, change_id: int) -> ChangeRequest:
     """The other party accepts: the change applies and becomes the next terms version."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         change, contract = _change_for_party(user=actor, change_id=change_id)
         _answerable(change, user=actor, now=now)
@@ -471,7 +472,7 @@ def change_decline(*, actor: User, change_id: int, note: str = "") -> ChangeRequ
     note = clean_text(
         note, field="note", multiline=True, length_max=limits.REASON_LENGTH_MAX, required=False
     )
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         change, contract = _change_for_party(user=actor, change_id=change_id)
         _answerable(change, user=actor, now=now)
@@ -489,7 +490,7 @@ def change_decline(*, actor: User, change_id: int, note: str = "") -> ChangeRequ
 
 
 def change_withdraw(*, actor: User, change_id: int) -> ChangeRequest:
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         change, contract = _change_for_party(user=actor, change_id=change_id)
         if change.proposed_by_id != actor.pk:
@@ -522,7 +523,7 @@ def changes_expire_due(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
     )
     expired = 0
     for change_id, contract_id in due:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             contract = Contract.objects.select_for_update().get(pk=contract_id)
             change = (
                 ChangeRequest.objects.select_for_update()

@@ -36,6 +36,7 @@ from ishibashi.core.text import clean_text, has_forbidden_characters
 from ishibashi.jobs.models import (
     MilestoneKind,
 )
+from ishibashi.notifications.notices import notices_batched
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def delivery_create(
     uploads = _checked_uploads(uploads)
     stored: list[str] = []
     try:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             now = clock.now()
             locked = lock(milestone_id=milestone_id, actor=worker)
             milestone = locked.milestone

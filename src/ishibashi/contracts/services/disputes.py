@@ -26,12 +26,13 @@ from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput
 from ishibashi.core.text import clean_text
 from ishibashi.ledger import services as ledger
+from ishibashi.notifications.notices import notices_batched
 
 
 def milestone_dispute(*, actor: User, milestone_id: int, reason: str) -> Milestone:
     """トラブル: either party freezes nothing yet; an operator decides, the legal clock runs."""
     reason = clean_text(reason, field="reason", multiline=True, length_max=limits.REASON_LENGTH_MAX)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=actor)
 
@@ -59,7 +60,7 @@ def milestone_dispute(*, actor: User, milestone_id: int, reason: str) -> Milesto
 def milestone_dispute_freeze(*, operator: User, milestone_id: int, note: str) -> Milestone:
     """An operator stops the legal-deadline release while they decide (law.md L-26)."""
     note = clean_text(note, field="note", multiline=True, length_max=limits.REASON_LENGTH_MAX)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=operator)
         milestone = locked.milestone
@@ -90,7 +91,7 @@ def milestone_dispute_resolve(
 ) -> Milestone:
     """An operator's ruling: the escrow split between worker and client in one transfer."""
     note = clean_text(note, field="note", multiline=True, length_max=limits.REASON_LENGTH_MAX)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=operator)
         amount = locked.milestone.amount_jpy

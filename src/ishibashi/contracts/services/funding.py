@@ -20,11 +20,12 @@ from ishibashi.contracts.states import (
 )
 from ishibashi.core import clock
 from ishibashi.ledger import services as ledger
+from ishibashi.notifications.notices import notices_batched
 
 
 def milestone_request_funding(*, actor: User, milestone_id: int) -> Milestone:
     """Ask the client to fund a milestone that has not been asked for yet."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=actor)
         request_funding(locked, actor=actor, now=now)
@@ -33,7 +34,7 @@ def milestone_request_funding(*, actor: User, milestone_id: int) -> Milestone:
 
 def milestone_fund(*, client: User, milestone_id: int) -> Milestone:
     """仮払い: the client moves the milestone's amount from their wallet into its escrow."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=client)
 
@@ -68,7 +69,7 @@ def milestone_fund(*, client: User, milestone_id: int) -> Milestone:
 
 def milestone_start(*, worker: User, milestone_id: int) -> Milestone:
     """着手: refused until the escrow is funded, with the reason in words."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=worker)
 

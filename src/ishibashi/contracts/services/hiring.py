@@ -40,6 +40,7 @@ from ishibashi.jobs.services import (
     proposal_for_party,
     today,
 )
+from ishibashi.notifications.notices import notices_batched
 
 
 def contract_create_from_proposal(
@@ -137,6 +138,7 @@ def contract_create_from_proposal(
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_hire(
     *,
     client: User,

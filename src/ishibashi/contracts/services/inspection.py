@@ -24,6 +24,7 @@ from ishibashi.contracts.states import (
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, NotFound
 from ishibashi.core.text import clean_text
+from ishibashi.notifications.notices import notices_batched
 
 
 def _delivery_for_client(*, client: User, delivery_id: int) -> Delivery:
@@ -45,7 +46,7 @@ def _check_latest(delivery: Delivery, milestone: Milestone) -> None:
 def delivery_approve(*, client: User, delivery_id: int) -> Milestone:
     """検収: the client accepts the delivery; the escrow is released at once."""
     delivery = _delivery_for_client(client=client, delivery_id=delivery_id)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=delivery.milestone_id, actor=client)
         check(
@@ -64,7 +65,7 @@ def delivery_request_revision(*, client: User, delivery_id: int, reason: str) ->
     """修正依頼: with a written reason, within the contract's revision rounds."""
     reason = clean_text(reason, field="reason", multiline=True, length_max=limits.REASON_LENGTH_MAX)
     delivery = _delivery_for_client(client=client, delivery_id=delivery_id)
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=delivery.milestone_id, actor=client)
         check(

@@ -24,6 +24,7 @@ from ishibashi.contracts.services.settlement import contract_for_party, stats_bu
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput
 from ishibashi.core.text import clean_text
+from ishibashi.notifications.notices import notices_batched
 
 
 def contract_flag(*, worker: User, contract_id: int, kind: str, note: str = "") -> ContractFlag:
@@ -33,7 +34,7 @@ def contract_flag(*, worker: User, contract_id: int, kind: str, note: str = "") 
     )
     if kind not in FlagKind.values:
         raise InvalidInput(_("Unknown kind of report."), field="kind")
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         contract = contract_for_party(user=worker, contract_id=contract_id)
         if contract.worker_id != worker.pk:
@@ -65,7 +66,7 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
     body = clean_text(
         body, field="body", multiline=True, length_max=limits.CONTRACT_MESSAGE_LENGTH_MAX
     )
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         now = clock.now()
         contract = contract_for_party(user=author, contract_id=contract_id)
         if contract.state not in (ContractState.ACTIVE, ContractState.IN_DISPUTE):

@@ -25,6 +25,7 @@ from ishibashi.core import clock, limits
 from ishibashi.jobs.models import (
     MilestoneKind,
 )
+from ishibashi.notifications.notices import notices_batched
 
 
 def _month_after(day: dt.date) -> dt.date:
@@ -48,7 +49,7 @@ def monthly_periods_open(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
     )
     opened = 0
     for contract_id in due:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             contract = (
                 Contract.objects.select_for_update()
                 .filter(

@@ -43,10 +43,11 @@ def ledger_key(milestone: Milestone, purpose: str) -> str:
 
 
 def stats_bump(client_id: int, **deltas: int) -> None:
-    ClientContractStats.objects.get_or_create(client_id=client_id)
-    ClientContractStats.objects.filter(client_id=client_id).update(
-        **{name: F(name) + delta for name, delta in deltas.items()}
-    )
+    changes = {name: F(name) + delta for name, delta in deltas.items()}
+    # Every contract writer has locked (and so made) the row already; create it only if not.
+    if not ClientContractStats.objects.filter(client_id=client_id).update(**changes):
+        ClientContractStats.objects.get_or_create(client_id=client_id)
+        ClientContractStats.objects.filter(client_id=client_id).update(**changes)
 
 
 def request_funding(

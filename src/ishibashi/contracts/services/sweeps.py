@@ -259,7 +259,7 @@ def _settle_batched(
 
 def milestone_act_on_due(*, milestone_id: int, now: dt.datetime) -> bool:
     """Do what is due on one milestone now; False if nothing was (someone acted first)."""
-    with transaction.atomic():
+    with transaction.atomic(), notices_batched():
         locked = lock(milestone_id=milestone_id, actor=None)
         milestone = locked.milestone
         milestone.sweep_lease_until = None

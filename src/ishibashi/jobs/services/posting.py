@@ -19,6 +19,7 @@ from ishibashi.jobs.models import (
 )
 from ishibashi.jobs.services.inputs import JobInput, checked_job
 from ishibashi.jobs.services.stats import client_job_stats_bump
+from ishibashi.notifications.notices import notices_batched
 
 
 def job_for_client(*, client: User, job_id: int, lock: bool = False) -> Job:
@@ -35,6 +36,7 @@ def job_for_client(*, client: User, job_id: int, lock: bool = False) -> Job:
 
 
 @transaction.atomic
+@notices_batched()
 def job_create(*, client: User, data: JobInput, publish: bool = False) -> Job:
     """A new job, as a draft (下書き) or published at once."""
     if not client.is_client:
@@ -50,6 +52,7 @@ def job_create(*, client: User, data: JobInput, publish: bool = False) -> Job:
 
 
 @transaction.atomic
+@notices_batched()
 def job_update(*, client: User, job_id: int, data: JobInput, publish: bool = False) -> Job:
     """Edit a draft, or an open job that nobody has proposed to yet (law.md L-40).
 
@@ -99,6 +102,7 @@ def _publish(job: Job, *, now: dt.datetime) -> None:
 
 
 @transaction.atomic
+@notices_batched()
 def job_publish(*, client: User, job_id: int) -> Job:
     """下書き → 募集中."""
     job = job_for_client(client=client, job_id=job_id, lock=True)
@@ -124,6 +128,7 @@ def open_proposals_decline(job: Job, *, reason: str, now: dt.datetime, except_id
 
 
 @transaction.atomic
+@notices_batched()
 def job_close(*, client: User, job_id: int) -> Job:
     """募集終了: stop recruiting without hiring; counts on the client's profile."""
     job = job_for_client(client=client, job_id=job_id, lock=True)
@@ -152,7 +157,7 @@ def jobs_expire_overdue(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
     )
     expired = 0
     for job_id in due:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             job = Job.objects.select_for_update().filter(pk=job_id, state=JobState.OPEN).first()
             if job is None:  # hired or closed meanwhile, or another sweeper took it
                 continue

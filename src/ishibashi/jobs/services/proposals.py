@@ -34,6 +34,7 @@ from ishibashi.jobs.services.inputs import (
     today,
 )
 from ishibashi.jobs.services.posting import job_is_recruiting
+from ishibashi.notifications.notices import notices_batched
 
 
 def proposal_thread_is_open(proposal: Proposal) -> bool:
@@ -156,6 +157,7 @@ def _milestones_save(proposal: Proposal, milestones: Sequence[MilestoneInput]) -
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Proposal:
     """提案 (or a paid consultation offer, 相談料): a price and a milestone plan."""
     job = _proposable_job(worker=worker, job_id=job_id)
@@ -169,7 +171,7 @@ def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Propos
             code="proposal_exists",
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), notices_batched():
             proposal = Proposal.objects.create(
                 job=job, worker=worker, kind=kind, cover_letter=plan.cover_letter,
                 total_jpy=plan.total_jpy, created_at=clock.now(),
@@ -211,6 +213,7 @@ def proposal_for_party(
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> Proposal:
     """The worker's revised plan after negotiating in the thread (the counter-offer).
 
@@ -250,6 +253,7 @@ def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> P
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_withdraw(*, worker: User, proposal_id: int) -> Proposal:
     proposal = proposal_for_party(user=worker, proposal_id=proposal_id, as_worker=True)
     if proposal.state != ProposalState.OPEN:
@@ -261,6 +265,7 @@ def proposal_withdraw(*, worker: User, proposal_id: int) -> Proposal:
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Proposal:
     """見送り: the client passes on a proposal, with an optional reason the worker sees."""
     proposal = proposal_for_party(user=client, proposal_id=proposal_id, as_client=True)
@@ -282,6 +287,7 @@ def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Pro
 
 
 @transaction.atomic
+@notices_batched()
 def proposal_message_post(*, author: User, proposal_id: int, body: str) -> ProposalMessage:
     """A message in the proposal's thread; either party, while it is open or just decided."""
     proposal = proposal_for_party(user=author, proposal_id=proposal_id)
