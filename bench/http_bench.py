@@ -596,7 +596,8 @@ def table(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"lifecycle / healthz = {summary['lifecycle_requests_per_s']:,.1f} / "
-            f"{summary['healthz_requests_per_s']:,.1f} = {summary['lifecycle_to_healthz_ratio']:.3f} "
+            f"{summary['healthz_requests_per_s']:,.1f} = "
+            f"{summary['lifecycle_to_healthz_ratio']:.3f} "
             f"(/healthz before and after: {summary['healthz_requests_per_s_before_after']})",
             f"lifecycles completed: {summary['lifecycles_completed']:,} "
             f"({summary['lifecycles_per_s']}/s)",

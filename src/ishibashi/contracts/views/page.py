@@ -41,7 +41,6 @@ from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError
 from ishibashi.ledger.selectors import wallet_summary_for_user
 
-
 # Events and messages drawn on the contract page unless the whole history is asked for.
 HISTORY_SHORT = limits.PAGE_SIZE_DEFAULT
 
