@@ -459,15 +459,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         # /healthz before and after the lifecycle, half the time each: other people's load on a
         # shared machine drifts, and the ratio uses the mean of the two.
         half = max(1, args.healthz_seconds // 2)
-        phases["healthz_before"] = run_locust(
-            "healthz-before", "HealthzUser", users=args.users, seconds=half, server=server
-        )
-        phases["lifecycle"] = run_locust(
-            "lifecycle", "LifecycleUser", users=args.users, seconds=args.seconds, server=server
-        )
-        phases["healthz_after"] = run_locust(
-            "healthz-after", "HealthzUser", users=args.users, seconds=half, server=server
-        )
+        if not args.reader_only:
+            phases["healthz_before"] = run_locust(
+                "healthz-before", "HealthzUser", users=args.users, seconds=half, server=server
+            )
+            phases["lifecycle"] = run_locust(
+                "lifecycle", "LifecycleUser", users=args.users, seconds=args.seconds, server=server
+            )
+            phases["healthz_after"] = run_locust(
+                "healthz-after", "HealthzUser", users=args.users, seconds=half, server=server
+            )
         phases["contract_reader"] = run_locust(
             "reader", "ContractReader", users=1, seconds=args.reader_seconds, server=server,
             extra_env={"HTTP_BENCH_BIG_MESSAGES": str(args.messages)},
@@ -509,12 +510,7 @@ READER_ENDPOINTS = ("GET /contracts/{id}/ (HTML)", "GET /api/v1/contracts/{id}")
 
 def summarize(result: dict[str, Any]) -> None:
     phases = result["phases"]
-    lifecycle = phases["lifecycle"]
-    healthz_rps = statistics.fmean(
-        (phases["healthz_before"]["requests_per_s"], phases["healthz_after"]["requests_per_s"])
-    )
     reader = phases["contract_reader"]["endpoints"]
-    ratio = lifecycle["requests_per_s"] / healthz_rps
     p95 = {
         name: {
             "server_p95_ms": (reader.get(name, {}).get("server") or {}).get("p95_ms"),
@@ -522,8 +518,25 @@ def summarize(result: dict[str, Any]) -> None:
         }
         for name in READER_ENDPOINTS
     }
-    payouts = lifecycle["endpoints"].get("POST /api/v1/wallet/payouts", {})
     failures = sum(phase["failures"] for phase in phases.values())
+    targets = {
+        f"contract page and API p95 server time <= {TARGET_P95_MS:.0f} ms at one user": all(
+            v["server_p95_ms"] is not None and v["server_p95_ms"] <= TARGET_P95_MS
+            for v in p95.values()
+        ),
+        "no failed request": failures == 0,
+        "check-books passes": result["check_books"]["ok"],
+    }
+    if "lifecycle" not in phases:  # --reader-only
+        result["summary"] = {"one_user_p95_ms": p95, "failures": failures}
+        result["targets"] = targets
+        return
+    lifecycle = phases["lifecycle"]
+    healthz_rps = statistics.fmean(
+        (phases["healthz_before"]["requests_per_s"], phases["healthz_after"]["requests_per_s"])
+    )
+    ratio = lifecycle["requests_per_s"] / healthz_rps
+    payouts = lifecycle["endpoints"].get("POST /api/v1/wallet/payouts", {})
     result["summary"] = {
         "healthz_requests_per_s": round(healthz_rps, 1),
         "healthz_requests_per_s_before_after": [
@@ -541,12 +554,7 @@ def summarize(result: dict[str, Any]) -> None:
     }
     result["targets"] = {
         f"lifecycle requests/s >= {TARGET_RATIO:.0%} of /healthz's": ratio >= TARGET_RATIO,
-        f"contract page and API p95 server time <= {TARGET_P95_MS:.0f} ms at one user": all(
-            v["server_p95_ms"] is not None and v["server_p95_ms"] <= TARGET_P95_MS
-            for v in p95.values()
-        ),
-        "no failed request": failures == 0,
-        "check-books passes": result["check_books"]["ok"],
+        **targets,
     }
 
 
@@ -584,14 +592,17 @@ def table(result: dict[str, Any]) -> str:
         for name, row in result["anatomy"].items():
             lines.append(f"| {name} | {row['statements']} | {row['cpu_ms_median']} |")
     summary = result["summary"]
-    lines += [
-        "",
-        f"lifecycle / healthz = {summary['lifecycle_requests_per_s']:,.1f} / "
-        f"{summary['healthz_requests_per_s']:,.1f} = {summary['lifecycle_to_healthz_ratio']:.3f} "
-        f"(/healthz before and after: {summary['healthz_requests_per_s_before_after']})",
-        f"lifecycles completed: {summary['lifecycles_completed']:,} "
-        f"({summary['lifecycles_per_s']}/s)",
-    ]
+    if "lifecycle_requests_per_s" in summary:
+        lines += [
+            "",
+            f"lifecycle / healthz = {summary['lifecycle_requests_per_s']:,.1f} / "
+            f"{summary['healthz_requests_per_s']:,.1f} = "
+            f"{summary['lifecycle_to_healthz_ratio']:.3f} "
+            f"(/healthz before and after: {summary['healthz_requests_per_s_before_after']})",
+            f"lifecycles completed: {summary['lifecycles_completed']:,} "
+            f"({summary['lifecycles_per_s']}/s)",
+        ]
+    lines.append("")
     for name, p95 in summary["one_user_p95_ms"].items():
         lines.append(
             f"one user, {name}: p95 server {p95['server_p95_ms']} ms, "
@@ -622,6 +633,10 @@ def main() -> int:
     parser.add_argument(
         "--anatomy-rounds", type=int, default=4,
         help="lifecycles run in-process afterwards, counting statements and CPU (0: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reader-only", action="store_true",
+        help="only the one-user phase (c): no /healthz, no lifecycle phase, no ratio",
     )  # fmt: skip
     parser.add_argument("--db", default=DB, help="the database (dropped and re-created)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

@@ -138,6 +138,10 @@ def test_the_contract_page_makes_as_many_queries_for_12_milestones_as_for_3(peop
     _compare(people, small, large, lambda contract: f"/contracts/{contract.pk}/")
 
 
+def test_the_whole_history_makes_as_many_queries_for_12_milestones_as_for_3(people, small, large):
+    _compare(people, small, large, lambda contract: f"/contracts/{contract.pk}/?history=all")
+
+
 def test_the_contract_api_makes_as_many_queries_for_12_milestones_as_for_3(people, small, large):
     _compare(people, small, large, lambda contract: f"/api/v1/contracts/{contract.pk}")
 
@@ -163,5 +167,13 @@ def test_the_large_contract_is_what_the_counts_claim(people, large):
     assert states.count(MilestoneState.RELEASED) == 10
     assert states[10] == MilestoneState.DELIVERED
     assert len(cards[10].deliveries) == 2
-    assert len(response.context["thread"]) == 40
+    # the newest 20 messages and events, with a link to the rest; `?history=all` shows them all
+    assert len(response.context["thread"]) == 20
+    assert len(response.context["events"]) == 20
+    assert b'data-testid="messages-all"' in response.content
+    assert b'data-testid="history-all"' in response.content
+    everything = web.get(f"/contracts/{large.pk}/?history=all")
+    assert len(everything.context["thread"]) == 40
+    assert len(everything.context["events"]) > 60
+    assert b'data-testid="messages-all"' not in everything.content
     assert clock.now() == NOW

@@ -41,6 +41,9 @@ from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError
 from ishibashi.ledger.selectors import wallet_summary_for_user
 
+# Events and messages drawn on the contract page unless the whole history is asked for.
+HISTORY_SHORT = limits.PAGE_SIZE_DEFAULT
+
 
 @login_required
 @require_GET
@@ -89,10 +92,17 @@ def contract_page(
         for m in milestones
     ]
     actions = frozenset(selectors.contract_actions(viewer=user, contract=contract))
-    # The newest events, oldest first: a long-running contract's first events matter less.
+    # The newest events and messages, oldest first: a long-running contract's first ones matter
+    # less. The page shows the newest HISTORY_SHORT of each (drawing every row is most of the
+    # page's cost); `?history=all` shows up to PAGE_SIZE_MAX, with the same queries.
+    shown = limits.PAGE_SIZE_MAX if request.GET.get("history") == "all" else HISTORY_SHORT
     newest = selectors.contract_events(contract=contract).order_by("-sequence")
-    events = list(reversed(newest[: limits.PAGE_SIZE_MAX]))
-    thread = selectors.messages_for_contract(contract=contract).order_by("-id")
+    events = list(newest[: shown + 1])
+    events_more = len(events) > shown
+    events = list(reversed(events[:shown]))
+    thread = list(selectors.messages_for_contract(contract=contract).order_by("-id")[: shown + 1])
+    thread_more = len(thread) > shown
+    thread = list(reversed(thread[:shown]))
     contract_forms: dict[str, Form] = {}
     if "message" in actions:
         contract_forms["message"] = bound_form(bound, "message", None, forms.MessageForm)
@@ -129,7 +139,9 @@ def contract_page(
         "actions": actions,
         "forms": contract_forms,
         "wallet_jpy": wallet_jpy,
-        "thread": list(reversed(thread[: limits.PAGE_SIZE_MAX])),
+        "thread": thread,
+        "thread_more": thread_more,
+        "events_more": events_more,
         "changes": changes,
         "cancel_outcomes": cancellation_outcomes(contract, milestones, role)
         if "cancel" in actions
