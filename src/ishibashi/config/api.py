@@ -10,6 +10,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.operation import Operation
 
 from ishibashi.accounts.api import auth_router, me_router, users_router
 from ishibashi.contracts.api import (
@@ -25,7 +26,23 @@ from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
 
-api = NinjaAPI(
+
+class IshibashiAPI(NinjaAPI):
+    """NinjaAPI whose operation ids stay what they were before an app's api became a package.
+
+    Clients generate code from the OpenAPI document, so an operation id is a public name:
+    `ishibashi.contracts.api.funding.milestone_fund_endpoint` keeps the id it had as
+    `ishibashi.contracts.api.milestone_fund_endpoint`.
+    """
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        module = operation.view_func.__module__.split(".")
+        if len(module) > 3 and module[2] == "api":
+            module = module[:3]
+        return "_".join([*module, operation.view_func.__name__])
+
+
+api = IshibashiAPI(
     title="Ishibashi API",
     version="1",
     description=(

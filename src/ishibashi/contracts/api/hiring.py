@@ -42,6 +42,8 @@ EMPTY_HIRE = HireIn()
 @proposals_router.post(
     "/{proposal_id}/hire",
     response={201: ContractOut, **ERRORS},
+    # The id it had while jobs owned the hire: the OpenAPI document's names stay stable.
+    operation_id="ishibashi_jobs_api_proposal_hire_endpoint",
     summary="Hire (契約): creates the contract",
 )
 def proposal_hire_endpoint(
