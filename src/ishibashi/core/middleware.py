@@ -25,9 +25,30 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from pydantic_core import ValidationError as PydanticValidationError
 
 RETRY_AFTER_SECONDS = 5
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """A lost database, raised as itself or while pydantic read an attribute for an API answer.
+
+    An endpoint's answer is built after its use case committed, and a resolver that queries
+    (say, a contract's terms versions) meets the outage inside pydantic, which reports it as a
+    ValidationError of type get_attribute_error naming the original class, not as the error.
+    """
+    if isinstance(error, DATABASE_ERRORS):
+        return True
+    if isinstance(error, PydanticValidationError):
+        names = tuple(f"{kind.__name__}:" for kind in DATABASE_ERRORS)
+        return any(
+            item["type"] == "get_attribute_error"
+            and str(item.get("ctx", {}).get("error", "")).startswith(names)
+            for item in error.errors()
+        )
+    return False
+
 
 PAGE = """<!doctype html>
 <html lang="ja">
@@ -72,7 +93,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DATABASE_ERRORS):
+        if is_database_unavailable(exception):
             return database_unavailable(request)
         return None
 
@@ -85,7 +106,7 @@ def database_unavailable_or_500(request: HttpRequest) -> HttpResponse:
     """
     from django.views.defaults import server_error
 
-    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+    if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse(

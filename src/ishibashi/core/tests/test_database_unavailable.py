@@ -101,3 +101,44 @@ def test_any_other_error_in_the_api_is_a_json_500():
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["code"] == "server_error"
+
+
+def test_a_database_lost_while_the_api_builds_its_answer_is_a_503():
+    # The use case committed; a resolver then queried and pydantic wrapped the lost connection.
+    from django.db import OperationalError
+    from pydantic import BaseModel, ConfigDict
+
+    class Contract:
+        @property
+        def terms_versions(self) -> list[int]:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    class ContractOut(BaseModel):
+        model_config = ConfigDict(from_attributes=True)
+        terms_versions: list[int]
+
+    handler = get_resolver().resolve_error_handler(500)
+    request = RequestFactory().post("/api/v1/proposals/1/hire")
+    try:
+        ContractOut.model_validate(Contract())
+    except Exception:
+        response = handler(request)
+
+    assert response.status_code == 503
+    assert json.loads(response.content)["code"] == "service_unavailable"
+
+
+def test_a_validation_error_that_is_not_the_database_is_still_a_500():
+    from pydantic import BaseModel
+
+    class Out(BaseModel):
+        amount_jpy: int
+
+    handler = get_resolver().resolve_error_handler(500)
+    request = RequestFactory().get("/api/v1/contracts/1")
+    try:
+        Out.model_validate({"amount_jpy": "a lot"})
+    except Exception:
+        response = handler(request)
+
+    assert response.status_code == 500
