@@ -75,34 +75,61 @@ def request_funding(
     )
 
 
-def next_milestone_request_funding(contract: Contract, *, now: dt.datetime) -> None:
-    """After a milestone ends, ask for the next one's escrow — unless one is already asked."""
+def next_milestone_request_funding(
+    contract: Contract,
+    *,
+    now: dt.datetime,
+    pending: Pending | None = None,
+    milestones: list[Milestone] | None = None,
+) -> None:
+    """After a milestone ends, ask for the next one's escrow — unless one is already asked.
+
+    `milestones`: the contract's milestones not yet ended, already row-locked (the sweeper's
+    batch); otherwise they are read and the next one locked here.
+    """
     if contract.cancelled_at is not None or contract.termination_effective_at is not None:
         return
-    milestones = list(Milestone.objects.filter(contract=contract).order_by("position"))
+    if milestones is None:
+        rows = list(Milestone.objects.filter(contract=contract).order_by("position"))
+    else:
+        rows = sorted(milestones, key=lambda m: m.position)
     waiting = {MilestoneState.AWAITING_FUNDING, MilestoneState.FUNDED, *STARTED}
-    if any(m.state in waiting for m in milestones):
+    if any(m.state in waiting for m in rows):
         return
-    following = next((m for m in milestones if m.state == MilestoneState.DRAFT), None)
+    following = next((m for m in rows if m.state == MilestoneState.DRAFT), None)
     if following is None:
         return
-    locked = Locked(
-        contract=contract,
-        milestone=Milestone.objects.select_for_update().get(pk=following.pk),
-        role=Role.SYSTEM,
-    )
-    request_funding(locked, actor=None, now=now)
+    if milestones is None:
+        following = Milestone.objects.select_for_update().get(pk=following.pk)
+    locked = Locked(contract=contract, milestone=following, role=Role.SYSTEM)
+    request_funding(locked, actor=None, now=now, pending=pending)
 
 
-def contract_settle(contract: Contract, *, actor: User | None, now: dt.datetime) -> None:
-    """Bring the contract's state in line with its milestones (the contract row is locked)."""
-    states = set(Milestone.objects.filter(contract=contract).values_list("state", flat=True))
+def contract_settle(
+    contract: Contract,
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    pending: Pending | None = None,
+    milestones: list[Milestone] | None = None,
+) -> None:
+    """Bring the contract's state in line with its milestones (the contract row is locked).
+
+    `milestones`: every milestone of the contract not yet ended, already row-locked (the
+    sweeper's batch, with `pending`); the ended ones need no reading to settle.
+    """
+    if milestones is None:
+        states = set(Milestone.objects.filter(contract=contract).values_list("state", flat=True))
+    else:
+        states = {m.state for m in milestones}
     if MilestoneState.DISPUTED in states:
         if contract.state == ContractState.ACTIVE:
-            contract_transition(contract, action="open_dispute", actor=actor, now=now)
+            contract_transition(
+                contract, action="open_dispute", actor=actor, now=now, pending=pending
+            )
         return
     if contract.state == ContractState.IN_DISPUTE:
-        contract_transition(contract, action="close_dispute", actor=actor, now=now)
+        contract_transition(contract, action="close_dispute", actor=actor, now=now, pending=pending)
     open_periods = (
         contract.is_monthly
         and (contract.termination_effective_at is None or contract.termination_effective_at > now)
@@ -110,13 +137,16 @@ def contract_settle(contract: Contract, *, actor: User | None, now: dt.datetime)
     )
     if states <= MILESTONE_TERMINAL and not open_periods:
         if contract.cancelled_at is not None:
-            contract_transition(contract, action="cancel", actor=actor, now=now)
+            contract_transition(contract, action="cancel", actor=actor, now=now, pending=pending)
         else:
-            contract_transition(contract, action="complete", actor=actor, now=now)
-            stats_bump(contract.client_id, contracts_completed=1)
+            contract_transition(contract, action="complete", actor=actor, now=now, pending=pending)
+            if pending is None:
+                stats_bump(contract.client_id, contracts_completed=1)
+            else:
+                pending.stats_add(contract.client_id, contracts_completed=1)
             notices.contract_ended(contract=contract)
         return
-    next_milestone_request_funding(contract, now=now)
+    next_milestone_request_funding(contract, now=now, pending=pending, milestones=milestones)
 
 
 def latest_delivery(milestone: Milestone) -> Delivery | None:

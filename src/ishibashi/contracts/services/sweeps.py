@@ -23,18 +23,15 @@ from ishibashi.contracts.services.settlement import (
     cancel_with_kill_fee,
     contract_settle,
     release_escrow_many,
-    request_funding,
     stats_bump,
 )
 from ishibashi.contracts.states import (
     MILESTONE_TERMINAL,
-    STARTED,
     Action,
     Locked,
     Pending,
     Role,
     check,
-    contract_transition,
     lock,
     lock_batch,
     transition,
@@ -185,7 +182,7 @@ def _act_batched(
             },
             pending=pending,
         )
-        _settle_batched(contract, open_milestones, now=now, pending=pending)
+        contract_settle(contract, actor=None, now=now, pending=pending, milestones=open_milestones)
         released.append(locked)
         return True
     if milestone.clock and milestone.clock_deadline_at and milestone.clock_deadline_at <= now:
@@ -203,7 +200,7 @@ def _act_batched(
             payload={"silent_client": True, "deadline": milestone.clock_deadline_at},
             pending=pending,
         )
-        _settle_batched(contract, open_milestones, now=now, pending=pending)
+        contract_settle(contract, actor=None, now=now, pending=pending, milestones=open_milestones)
         released.append(locked)
         return True
     reminder = clocks.next_reminder_at(milestone)
@@ -221,40 +218,6 @@ def _approvable(locked: Locked, action: Action, open_milestones: list[Milestone]
     except ApplicationError:
         return False  # milestone_act_on_due meets the same refusal and logs it
     return True
-
-
-def _settle_batched(
-    contract: Contract, open_milestones: list[Milestone], *, now: dt.datetime, pending: Pending
-) -> None:
-    """contract_settle for a plain contract (see _plain), from the batch's locked milestones:
-    every milestone not yet ended is among them, so the terminal ones need no reading."""
-    still_open = sorted(
-        (m for m in open_milestones if m.state not in MILESTONE_TERMINAL),
-        key=lambda m: m.position,
-    )
-    if not still_open:
-        if contract.cancelled_at is not None:
-            contract_transition(contract, action="cancel", actor=None, now=now, pending=pending)
-        else:
-            contract_transition(contract, action="complete", actor=None, now=now, pending=pending)
-            pending.stats_add(contract.client_id, contracts_completed=1)
-            notices.contract_ended(contract=contract)
-        return
-    # next_milestone_request_funding
-    if contract.cancelled_at is not None or contract.termination_effective_at is not None:
-        return
-    waiting = {MilestoneState.AWAITING_FUNDING, MilestoneState.FUNDED, *STARTED}
-    if any(m.state in waiting for m in still_open):
-        return
-    following = next((m for m in still_open if m.state == MilestoneState.DRAFT), None)
-    if following is None:
-        return
-    request_funding(
-        Locked(contract=contract, milestone=following, role=Role.SYSTEM),
-        actor=None,
-        now=now,
-        pending=pending,
-    )
 
 
 def milestone_act_on_due(*, milestone_id: int, now: dt.datetime) -> bool:
