@@ -320,7 +320,9 @@ def _fund_escrows(rows: list[tuple[int, int, Any]]) -> None:
         # spends half its time there otherwise, on a savepoint and an insert per milestone.
         LedgerAccount.objects.bulk_create(
             LedgerAccount(
-                key=ledger._account_key(AccountKind.ESCROW, owner=client, reference=reference),
+                key=ledger.ledger_account_key(
+                    AccountKind.ESCROW, owner=client, reference=reference
+                ),
                 kind=AccountKind.ESCROW, owner=client, reference=reference,
                 currency=ledger.CURRENCY, is_guarded=AccountKind.ESCROW in GUARDED_KINDS,
             )
@@ -693,10 +695,12 @@ def anatomy(payload: dict[str, Any]) -> dict[str, Any]:
         transaction.set_rollback(True)
     # One whole batch as the sweeper runs it (claim, the batch's transaction), rolled back too.
     # The ledger's prepared statements go straight to psycopg: counted apart.
-    from ishibashi.ledger import services as ledger
+    from ishibashi.ledger.services import batch as ledger_batch
+    from ishibashi.ledger.services import transfer as ledger_transfer
 
     prepared = [0]
-    real_one, real_many = ledger._transfer_in_one_statement, ledger._transfers_in_one_statement
+    real_one = ledger_transfer._transfer_in_one_statement
+    real_many = ledger_batch._transfers_in_one_statement
 
     def count_one(**kwargs: Any) -> Any:
         prepared[0] += 1
@@ -706,16 +710,16 @@ def anatomy(payload: dict[str, Any]) -> dict[str, Any]:
         prepared[0] += 1
         return real_many(*args)
 
-    ledger._transfer_in_one_statement = count_one  # type: ignore[assignment]
-    ledger._transfers_in_one_statement = count_many  # type: ignore[assignment]
+    ledger_transfer._transfer_in_one_statement = count_one  # type: ignore[assignment]
+    ledger_batch._transfers_in_one_statement = count_many  # type: ignore[assignment]
     try:
         with CaptureQueriesContext(connection) as whole, transaction.atomic():
             handled = milestones_sweep_due(batch=payload["batch"])
             on_commit = len(connection.run_on_commit)
             transaction.set_rollback(True)
     finally:
-        ledger._transfer_in_one_statement = real_one  # type: ignore[assignment]
-        ledger._transfers_in_one_statement = real_many  # type: ignore[assignment]
+        ledger_transfer._transfer_in_one_statement = real_one  # type: ignore[assignment]
+        ledger_batch._transfers_in_one_statement = real_many  # type: ignore[assignment]
     statements = len(whole.captured_queries) + prepared[0]
     return {
         "claimed": len(ids),
