@@ -198,30 +198,18 @@ def _deliveries_newest_first() -> QuerySet[Delivery]:
     return Delivery.objects.prefetch_related("files").order_by("-version")
 
 
-def deliveries_for_milestone(*, milestone: Milestone) -> QuerySet[Delivery]:
-    """The milestone's deliveries, newest version first, each with its files.
+def deliveries_prefetch(*, milestones: list[Milestone]) -> None:
+    """Read the deliveries and files of every delivered milestone at once: two queries for a
+    page that lists them all, after which deliveries_for_milestone answers from memory."""
+    delivered = [m for m in milestones if m.first_delivered_at is not None]
+    prefetch_related_objects(delivered, Prefetch("deliveries", queryset=_deliveries_newest_first()))
 
-    When the milestone is one of its contract's prefetched milestones (the contract page reads
-    them through contract_get_for_viewer and asks for each one's deliveries in turn), the first
-    call fetches the deliveries and files of every delivered milestone of the contract at once:
-    two queries for the page instead of two per delivered milestone.
-    """
-    cache = getattr(milestone, "_prefetched_objects_cache", {})
-    if "deliveries" not in cache:
-        _prefetch_deliveries_of_siblings(milestone)
-    if "deliveries" in cache:
+
+def deliveries_for_milestone(*, milestone: Milestone) -> QuerySet[Delivery]:
+    """The milestone's deliveries, newest version first, each with its files."""
+    if "deliveries" in getattr(milestone, "_prefetched_objects_cache", {}):
         return milestone.deliveries.all()
     return _deliveries_newest_first().filter(milestone=milestone)
-
-
-def _prefetch_deliveries_of_siblings(milestone: Milestone) -> None:
-    if not Milestone.contract.is_cached(milestone):
-        return
-    siblings = getattr(milestone.contract, "_prefetched_objects_cache", {}).get("milestones")
-    if siblings is None or not any(m is milestone for m in siblings):
-        return
-    delivered = [m for m in siblings if m.first_delivered_at is not None]
-    prefetch_related_objects(delivered, Prefetch("deliveries", queryset=_deliveries_newest_first()))
 
 
 # Once paid, the client may take the full files; before that, only previews.

@@ -76,6 +76,7 @@ def contract_page(
     role = role_of(contract, user)
     terms = selectors.terms_current(contract=contract)
     milestones = list(contract.milestones.all())
+    selectors.deliveries_prefetch(milestones=milestones)
     agreed = {item.get("position"): item for item in terms.snapshot.get("milestones", [])}
     wallet_jpy = wallet_summary_for_user(user=user).wallet_jpy if role is Role.CLIENT else None
     cards = [
