@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+# Where every benchmark finds the project, its venv and the results folder.
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+ISHIBASHI = ROOT / ".venv" / "bin" / "ishibashi"
+RESULTS = BENCH / "results"
+
 
 def in_project_venv() -> bool:
     try:

@@ -56,6 +56,11 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    BENCH,
+    ISHIBASHI,
+    PROJECT_PYTHON,
+    RESULTS,
+    ROOT,
     Postgres,
     background_load,
     busy_pct,
@@ -66,14 +71,9 @@ from common import (
     machine_facts,
 )
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
-ISHIBASHI = ROOT / ".venv" / "bin" / "ishibashi"
 LOCUST = ROOT / ".venv" / "bin" / "locust"
 LOCUSTFILE = BENCH / "http_locustfile.py"
 SCRATCH = BENCH / ".scratch" / "http"
-RESULTS = BENCH / "results"
 
 DB = "ishibashi_httpbench_run"
 TARGET_RATIO = 0.25  # lifecycle mean requests/s ÷ /healthz requests/s

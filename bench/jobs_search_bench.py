@@ -38,6 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    BENCH,
+    ISHIBASHI,
+    PROJECT_PYTHON,
+    RESULTS,
+    ROOT,
     Postgres,
     background_load,
     busy_pct,
@@ -49,12 +54,7 @@ from common import (
     remove_sqlite,
 )
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
-ISHIBASHI = ROOT / ".venv" / "bin" / "ishibashi"
 SCRATCH = BENCH / ".scratch" / "jobs-search"  # the SQLite file and the var dir; removed at the end
-RESULTS = BENCH / "results"
 DB_JOBS = "ishibashi_bench_jobs"
 TARGET_P95_MS = 50.0
 SEED = 20261123

@@ -34,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    BENCH,
+    ISHIBASHI,
+    PROJECT_PYTHON,
+    RESULTS,
+    ROOT,
     Postgres,
     background_load,
     busy_pct,
@@ -45,17 +50,12 @@ from common import (
     remove_sqlite,
 )
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
-ISHIBASHI = ROOT / ".venv" / "bin" / "ishibashi"
 HORDAK_VENV = BENCH / ".venv-hordak"
 HORDAK_PYTHON = HORDAK_VENV / "bin" / "python"
 HORDAK_SCRIPT = BENCH / "hordak_project" / "hordak_bench.py"
 PGBENCH_TRANSFER = BENCH / "ishibashi_transfer.pgbench"
 HORDAK_VERSIONS = ("django-hordak==2.0.0", "django-hordak")  # pinned first, then the newest
 SCRATCH = BENCH / ".scratch"  # the SQLite file and Ishibashi's var dir; removed at the end
-RESULTS = BENCH / "results"
 
 DB_ISHIBASHI = "ishibashi_bench"
 DB_HORDAK = "ishibashi_bench_hordak"

@@ -62,6 +62,10 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    BENCH,
+    PROJECT_PYTHON,
+    RESULTS,
+    ROOT,
     Postgres,
     background_load,
     busy_pct,
@@ -72,11 +76,7 @@ from common import (
     machine_facts,
 )
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 SCRATCH = BENCH / ".scratch" / "sweep"  # Ishibashi's var dir unless ISHIBASHI_VAR_DIR is set
-RESULTS = BENCH / "results"
 
 DB_WORK = "ishibashi_bench_sweep"
 DB_TEMPLATE = "ishibashi_bench_sweep_template"
