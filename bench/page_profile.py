@@ -23,12 +23,7 @@ import pstats
 import statistics
 import sys
 import time
-from pathlib import Path
-
-from common import Postgres, background_load, in_project_venv
-
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+from common import PROJECT_PYTHON, ROOT, Postgres, background_load, in_project_venv
 
 
 def main() -> int:
