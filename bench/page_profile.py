@@ -23,7 +23,8 @@ import pstats
 import statistics
 import sys
 import time
-from common import PROJECT_PYTHON, ROOT, Postgres, background_load, in_project_venv
+
+from common import PROJECT_PYTHON, Postgres, background_load, in_project_venv
 
 
 def main() -> int:
