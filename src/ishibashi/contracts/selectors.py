@@ -62,7 +62,7 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
 
 def contract_get_for_viewer(*, viewer: User, contract_id: int) -> Contract:
     contract = (
-        Contract.objects.select_related("client", "worker", "job")
+        Contract.objects.select_related("client", "worker")
         .prefetch_related("milestones")
         .filter(pk=contract_id)
         .first()
@@ -274,6 +274,24 @@ def messages_for_contract(*, contract: Contract) -> QuerySet[ContractMessage]:
 
 def terms_versions(*, contract: Contract) -> QuerySet[ContractTerms]:
     return ContractTerms.objects.filter(contract=contract).order_by("-version")
+
+
+def terms_all(*, contract: Contract) -> list[ContractTerms]:
+    """Every version, newest first, read once per contract object: the current terms and the
+    list of versions that a page or an API answer both show come from one query."""
+    cached: list[ContractTerms] | None = getattr(contract, "_terms_all", None)
+    if cached is None:
+        cached = list(terms_versions(contract=contract))
+        contract._terms_all = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def terms_current_of(versions: list[ContractTerms], *, contract: Contract) -> ContractTerms:
+    """The version in force, from terms_all()'s list (a query only if it is not there)."""
+    for version in versions:
+        if version.version == contract.terms_version:
+            return version
+    return terms_current(contract=contract)
 
 
 def escrow_problems(limit: int = 20) -> list[BooksProblem]:

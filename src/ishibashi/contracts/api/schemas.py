@@ -152,11 +152,12 @@ class ContractOut(ContractSummaryOut):
 
     @staticmethod
     def resolve_terms(contract: Contract) -> ContractTerms:
-        return selectors.terms_current(contract=contract)
+        versions = selectors.terms_all(contract=contract)
+        return selectors.terms_current_of(versions, contract=contract)
 
     @staticmethod
     def resolve_terms_versions(contract: Contract) -> list[ContractTerms]:
-        return list(selectors.terms_versions(contract=contract))
+        return selectors.terms_all(contract=contract)
 
     @staticmethod
     def resolve_milestones(contract: Contract) -> list[Milestone]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.forms import Form
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from ishibashi.accounts.models import User
@@ -24,7 +25,8 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.contracts.states import MILESTONE_TERMINAL, Role
-from ishibashi.contracts.views.base import REPORT_KINDS, yen
+from ishibashi.contracts.views import fragments
+from ishibashi.contracts.views.base import LOCKED_REASON, REPORT_KINDS, yen
 from ishibashi.contracts.views.timeline import CLOCK_HINTS, clock_in_words, signed_yen
 from ishibashi.core import limits
 
@@ -79,6 +81,9 @@ class MilestoneCard:
     # If the worker accepts the client's cancellation: (to the worker, back to the client).
     kill_fee_split: tuple[int, int] | None = None
     forms: dict[str, Form] = field(default_factory=dict)
+    deliveries_html: SafeString = field(default_factory=SafeString)
+    # An ended milestone's whole card, drawn in Python (fragments.ended_milestone); else "".
+    html: SafeString = field(default_factory=SafeString)
 
 
 def _delivery_rows(viewer: User, contract: Contract, milestone: Milestone) -> list[DeliveryRow]:
@@ -132,6 +137,10 @@ def milestone_card(
         card.clock_hint = str(hint) if hint else ""
     card.deliveries = _delivery_rows(viewer, contract, milestone)
     card.latest = card.deliveries[0].delivery if card.deliveries else None
+    card.deliveries_html = fragments.delivery_list(card.deliveries, str(LOCKED_REASON))
+    if milestone.state in MILESTONE_TERMINAL and not actions:
+        card.html = fragments.ended_milestone(card)
+        return card
     if "fund" in actions and wallet_jpy is not None:
         card.fund_shortfall_jpy = max(milestone.amount_jpy - wallet_jpy, 0)
     if milestone.cancellation_requested_at is not None:

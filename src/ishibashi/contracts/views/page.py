@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from ishibashi.contracts import forms, selectors
@@ -18,8 +19,8 @@ from ishibashi.contracts.models import (
     FlagKind,
 )
 from ishibashi.contracts.states import STARTED, Role, role_of
+from ishibashi.contracts.views import fragments
 from ishibashi.contracts.views.base import (
-    LOCKED_REASON,
     PAGER_PAGES_BEFORE,
     page_number,
     refusal_page,
@@ -74,7 +75,9 @@ def contract_page(
         return render(request, "404.html", {"message": error.message}, status=404)
     now = clock.now()
     role = role_of(contract, user)
-    terms = selectors.terms_current(contract=contract)
+    # Every version, newest first; the current one is among them (one query for both).
+    versions = selectors.terms_all(contract=contract)[: limits.PAGE_SIZE_MAX]
+    terms = selectors.terms_current_of(versions, contract=contract)
     milestones = list(contract.milestones.all())
     selectors.deliveries_prefetch(milestones=milestones)
     agreed = {item.get("position"): item for item in terms.snapshot.get("milestones", [])}
@@ -104,6 +107,7 @@ def contract_page(
     thread = list(selectors.messages_for_contract(contract=contract).order_by("-id")[: shown + 1])
     thread_more = len(thread) > shown
     thread = list(reversed(thread[:shown]))
+    timeline = event_rows(events, milestones)
     contract_forms: dict[str, Form] = {}
     if "message" in actions:
         contract_forms["message"] = bound_form(bound, "message", None, forms.MessageForm)
@@ -136,11 +140,13 @@ def contract_page(
         "is_client": role is Role.CLIENT,
         "is_worker": role is Role.WORKER,
         "fee_percent": f"{contract.fee_rate_bps / 100:g}",
-        "events": event_rows(events, milestones),
+        "events": timeline,
+        "events_html": fragments.timeline(timeline, _("Ishibashi (automatic)")),
         "actions": actions,
         "forms": contract_forms,
         "wallet_jpy": wallet_jpy,
         "thread": thread,
+        "thread_html": fragments.thread(thread, user),
         "thread_more": thread_more,
         "events_more": events_more,
         "changes": changes,
@@ -158,11 +164,10 @@ def contract_page(
                 total_jpy=int(version.snapshot.get("total_jpy", 0)),
                 kill_fee_percent=version.snapshot.get("kill_fee_percent"),
             )
-            for version in selectors.terms_versions(contract=contract)[: limits.PAGE_SIZE_MAX]
+            for version in versions
         ],
         "flag_label": FlagKind.ASKED_BEFORE_ESCROW.label,
         "started_states": [s.value for s in STARTED],
-        "locked_reason": LOCKED_REASON,
     }
     return render(request, "contracts/detail.html", context)
 
