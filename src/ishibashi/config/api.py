@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
+from ninja.parser import Parser
 
 from ishibashi.accounts.api import auth_router, me_router, users_router
 from ishibashi.contracts.api import (
@@ -25,6 +26,24 @@ from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
+
+
+class NotJson(Exception):
+    """A JSON body sent under another content type (text/plain, a form): 415, not a guess."""
+
+
+class JsonOnlyParser(Parser):
+    """Reads a JSON body only when the request says it is JSON (`application/json`, `…+json`).
+
+    Browsers send `text/plain` bodies across origins without a preflight; taking them as JSON
+    would let another site's page post to the API with a visitor's session.
+    """
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        kind = request.content_type or ""
+        if kind != "application/json" and not kind.endswith("+json"):
+            raise NotJson(kind)
+        return super().parse_body(request)
 
 
 class IshibashiAPI(NinjaAPI):
@@ -51,6 +70,7 @@ api = IshibashiAPI(
         '`{"code", "message", "field"?}`; messages follow `Accept-Language` (ja default, en).'
     ),
     urls_namespace="api",
+    parser=JsonOnlyParser(),
 )
 
 
@@ -139,6 +159,16 @@ def unreadable_body_handler(request: HttpRequest, error: Exception) -> HttpRespo
 
 @api.exception_handler(HttpError)
 def http_error_handler(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if isinstance(error.__cause__, NotJson):
+        # ninja wraps whatever the parser raises in a 400; this one has its own status.
+        return api.create_response(
+            request,
+            {
+                "code": "unsupported_media_type",
+                "message": _("Send the request body as JSON (Content-Type: application/json)."),
+            },
+            status=415,
+        )
     if error.status_code == 403:
         code, message = "csrf_failed", _("CSRF check failed. Reload the page, or use an API token.")
     elif error.status_code == 400:

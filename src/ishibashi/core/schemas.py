@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from ninja import Field, Schema
+from pydantic import Strict
+
+# A whole number in a request body: only a JSON integer. Pydantic's lax mode would take `true`
+# as 1 and "5000", "5_000" or 5000.0 as 5000; for an amount of yen that is a silent guess.
+WholeNumber = Annotated[int, Strict()]
 
 
 class ErrorOut(Schema):

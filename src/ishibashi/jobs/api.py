@@ -18,7 +18,7 @@ from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
 from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
-from ishibashi.core.schemas import PageQuery, PersonOut
+from ishibashi.core.schemas import PageQuery, PersonOut, WholeNumber
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -141,8 +141,8 @@ class JobIn(Schema):
     description: str
     category: str
     contract_type: str
-    budget_min_jpy: int
-    budget_max_jpy: int
+    budget_min_jpy: WholeNumber
+    budget_max_jpy: WholeNumber
     recruiting_deadline: datetime = Field(
         description="ISO 8601; without an offset it is read as Japan time (Asia/Tokyo)."
     )
@@ -159,8 +159,8 @@ class JobPatchIn(Schema):
     description: str | None = None
     category: str | None = None
     contract_type: str | None = None
-    budget_min_jpy: int | None = None
-    budget_max_jpy: int | None = None
+    budget_min_jpy: WholeNumber | None = None
+    budget_max_jpy: WholeNumber | None = None
     recruiting_deadline: datetime | None = None
     desired_delivery_on: date | None = None
     scope_deliverables: str | None = None
@@ -172,13 +172,13 @@ class JobPatchIn(Schema):
 class MilestoneIn(Schema):
     title: str
     kind: str
-    amount_jpy: int
+    amount_jpy: WholeNumber
     due_on: date
 
 
 class ProposalReviseIn(Schema):
     cover_letter: str
-    total_jpy: int
+    total_jpy: WholeNumber
     milestones: list[MilestoneIn]
 
 

@@ -12,7 +12,7 @@ from ninja import Query, Router, Schema, Status
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
-from ishibashi.core.schemas import ERRORS
+from ishibashi.core.schemas import ERRORS, WholeNumber
 from ishibashi.ledger.models import AccountKind, Entry
 from ishibashi.ledger.selectors import WalletSummary, entry_list_for_user, wallet_summary_for_user
 from ishibashi.payments import services
@@ -79,7 +79,7 @@ class HistoryQuery(Schema):
 
 
 class DepositIn(Schema):
-    amount_jpy: int
+    amount_jpy: WholeNumber
     method: str
     card_number: str = ""
 
@@ -97,7 +97,7 @@ class DepositOut(Schema):
 
 
 class PayoutIn(Schema):
-    amount_jpy: int
+    amount_jpy: WholeNumber
     bank_name: str
     branch_name: str
     account_type: str

@@ -326,6 +326,25 @@ def _payout_reserve(
     *, user: User, amount_jpy: int, destination: PayoutDestination, idempotency_key: str
 ) -> Payout:
     existing = Payout.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    if existing is None:
+        try:
+            # A savepoint: a concurrent request with the same key that commits first makes
+            # this insert fail on the unique key; that request's payout is then the answer.
+            with transaction.atomic():
+                payout = Payout.objects.create(
+                    user=user,
+                    amount_jpy=amount_jpy,
+                    provider=get_provider().name,
+                    provider_reference=f"pay_{secrets.token_hex(12)}",
+                    bank_name=destination.bank_name,
+                    branch_name=destination.branch_name,
+                    account_type=destination.account_type,
+                    account_number_last4=destination.account_number[-4:],
+                    account_holder=destination.account_holder,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:
+            existing = Payout.objects.get(user=user, idempotency_key=idempotency_key)
     if existing is not None:
         same = (existing.amount_jpy, existing.account_number_last4) == (
             amount_jpy,
@@ -338,18 +357,6 @@ def _payout_reserve(
                 field="idempotency_key",
             )
         return existing
-    payout = Payout.objects.create(
-        user=user,
-        amount_jpy=amount_jpy,
-        provider=get_provider().name,
-        provider_reference=f"pay_{secrets.token_hex(12)}",
-        bank_name=destination.bank_name,
-        branch_name=destination.branch_name,
-        account_type=destination.account_type,
-        account_number_last4=destination.account_number[-4:],
-        account_holder=destination.account_holder,
-        idempotency_key=idempotency_key,
-    )
     # Raises InsufficientFunds when earnings are short; the payout row rolls back with it.
     ledger.payout_reserve(
         user=user,

@@ -11,6 +11,7 @@ from ishibashi.contracts.api.base import ERRORS
 from ishibashi.contracts.api.schemas import ContractOut
 from ishibashi.contracts.models import Contract
 from ishibashi.contracts.selectors import contract_get_for_viewer
+from ishibashi.core.schemas import WholeNumber
 from ishibashi.jobs.api import proposals_router
 
 
@@ -19,7 +20,7 @@ class HireIn(Schema):
         default=None,
         description="検収 period in days; the default and the bounds come from settings.",
     )
-    expected_total_jpy: int | None = Field(
+    expected_total_jpy: WholeNumber | None = Field(
         default=None,
         description="The total you saw; if the proposal now differs, the hire is refused (409).",
     )
@@ -28,7 +29,7 @@ class HireIn(Schema):
         description="The revision you read; if the worker revised it since, the hire is refused "
         "(409).",
     )
-    kill_fee_percent: int = Field(
+    kill_fee_percent: WholeNumber = Field(
         default=0,
         description="キャンセル料: the share of a started milestone paid to the worker if you "
         "cancel after the work started (0 to the operator's maximum).",

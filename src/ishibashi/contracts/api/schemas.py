@@ -21,7 +21,7 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.core import clock
-from ishibashi.core.schemas import PersonOut
+from ishibashi.core.schemas import PersonOut, WholeNumber
 
 
 class ContractSummaryOut(Schema):
@@ -248,14 +248,14 @@ class DeliveryPageOut(Schema):
 class MilestoneEditIn(Schema):
     id: int
     title: str | None = None
-    amount_jpy: int | None = None
+    amount_jpy: WholeNumber | None = None
     due_on: date | None = None
 
 
 class MilestoneAddIn(Schema):
     title: str
     kind: str
-    amount_jpy: int
+    amount_jpy: WholeNumber
     due_on: date
 
 
@@ -265,7 +265,7 @@ class ChangeProposeIn(Schema):
     milestones: list[MilestoneEditIn] = Field(default_factory=list)
     add: list[MilestoneAddIn] = Field(default_factory=list)
     remove: list[int] = Field(default_factory=list)
-    kill_fee_percent: int | None = None
+    kill_fee_percent: WholeNumber | None = None
 
 
 class MilestoneEditOut(Schema):
@@ -334,7 +334,7 @@ EMPTY_NOTE = OptionalNoteIn()
 
 
 class DisputeResolveIn(Schema):
-    worker_amount_jpy: int = Field(description="The worker's share; the rest goes back.")
+    worker_amount_jpy: WholeNumber = Field(description="The worker's share; the rest goes back.")
     note: str
 
 
