@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -22,10 +23,18 @@ from ishibashi.contracts.api import (
     milestones_router,
 )
 from ishibashi.core.errors import ApplicationError
+from ishibashi.core.middleware import (
+    database_unavailable,
+    is_database_unavailable,
+    server_error_json,
+)
+from ishibashi.core.request_ids import current_request_id
 from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
+
+logger = logging.getLogger("ishibashi.api")
 
 
 class NotJson(Exception):
@@ -178,6 +187,22 @@ def http_error_handler(request: HttpRequest, error: HttpError) -> HttpResponse:
     return api.create_response(
         request, {"code": code, "message": message}, status=error.status_code
     )
+
+
+@api.exception_handler(Exception)
+def unexpected_error_handler(request: HttpRequest, error: Exception) -> HttpResponse:
+    """A bug: the API's JSON shape with the request id, whatever DEBUG says, and the traceback
+    in the log under the same id. A lost database is still a 503."""
+    if is_database_unavailable(error):
+        return database_unavailable(request)
+    logger.error(
+        "Unexpected error on %s %s (request %s)",
+        request.method,
+        request.path,
+        current_request_id(),
+        exc_info=error,
+    )
+    return server_error_json()
 
 
 api.add_router("/auth/", auth_router)

@@ -97,6 +97,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # An id per request, in the X-Request-ID header, the log lines and a 500's body.
+    "ishibashi.core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A database that cannot be reached answers 503 with Retry-After, not 500 (core/middleware).
     "ishibashi.core.middleware.DatabaseUnavailableMiddleware",
@@ -313,8 +315,17 @@ TASKS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
+    },
+    "filters": {"request_id": {"()": "ishibashi.core.request_ids.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("ISHIBASHI_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

@@ -27,6 +27,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from pydantic_core import ValidationError as PydanticValidationError
 
+from ishibashi.core.request_ids import current_request_id
+
 RETRY_AFTER_SECONDS = 5
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
@@ -109,11 +111,20 @@ def database_unavailable_or_500(request: HttpRequest) -> HttpResponse:
     if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable(request)
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "code": "server_error",
-                "message": _("Something went wrong on our side. Please try again in a moment."),
-            },
-            status=500,
-        )
+        return server_error_json()
     return server_error(request)
+
+
+def server_error_json() -> JsonResponse:
+    """The API's 500: its usual shape, with the request id the log lines carry."""
+    return JsonResponse(
+        {
+            "code": "server_error",
+            "message": _(
+                "Something went wrong on our side. Please try again in a moment; if it "
+                "keeps happening, tell us the request id."
+            ),
+            "request_id": current_request_id(),
+        },
+        status=500,
+    )
