@@ -47,3 +47,34 @@ def test_six_payouts_with_one_key_at_once_pay_out_once_and_answer_alike(make_use
     summary = wallet_summary_for_user(user=worker)
     assert (summary.earnings_jpy, summary.payout_pending_jpy) == (4_000, 6_000)
     assert books_check() == []
+
+
+def test_four_fundings_with_one_key_at_once_fund_once_and_never_fail(make_user, token_for):
+    from django.test import Client
+
+    from ishibashi.contracts.tests.factories import deposit, hire
+    from ishibashi.ledger.models import Transfer
+
+    client, worker = make_user(), make_user()
+    milestone = hire(client, worker).milestones.order_by("position").first()
+    deposit(client, 60_000)
+    token = token_for(client)
+
+    def fund(_n):
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = api.post(f"/api/v1/milestones/{milestone.pk}/fund", HTTP_IDEMPOTENCY_KEY="k1")
+        return response.status_code, response.json().get("code"), response.get("Retry-After")
+
+    outcomes = [value for _kind, value in race(4, fund)]
+
+    assert sorted(status for status, _code, _retry in outcomes)[0] == 200
+    for status, code, retry_after in outcomes:
+        # The first runs; the others get its answer or "in progress, retry", never "already".
+        assert (status, code) in ((200, None), (409, "idempotency_key_in_progress"))
+        assert retry_after == ("1" if status == 409 else None)
+    assert Transfer.objects.filter(idempotency_key__endswith=":fund").count() == 1
+    replay = Client(HTTP_AUTHORIZATION=f"Bearer {token}").post(
+        f"/api/v1/milestones/{milestone.pk}/fund", HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (200, "true")
+    assert books_check() == []

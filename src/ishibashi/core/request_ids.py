@@ -13,6 +13,8 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -34,13 +36,17 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get(HEADER, "")
         request_id = offered if _LOOKS_LIKE_AN_ID.fullmatch(offered) else uuid.uuid4().hex
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Kept until the response is closed (request_finished), not reset on the way out:
+        # Django logs a 4xx or 500 after the middleware has returned.
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+@receiver(request_finished)
+def _forget_request_id(**_kwargs: object) -> None:
+    _current.set("-")
 
 
 class RequestIdFilter(logging.Filter):

@@ -24,6 +24,7 @@ def registered_sweeps() -> list[Sweep]:
         milestones_sweep_due,
         monthly_periods_open,
     )
+    from ishibashi.core.idempotency import idempotent_requests_purge
     from ishibashi.jobs.services import jobs_expire_overdue
     from ishibashi.payments.services import deposit_reconcile_pending, payout_settle_due
 
@@ -35,6 +36,7 @@ def registered_sweeps() -> list[Sweep]:
         Sweep("changes_expire", changes_expire_due),
         Sweep("monthly_periods_open", monthly_periods_open),
         Sweep("contracts_terminate", contracts_terminate_due),
+        Sweep("idempotent_requests_purge", idempotent_requests_purge),
     ]
 
 
