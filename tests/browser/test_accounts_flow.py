@@ -70,3 +70,29 @@ def test_language_switch_shows_english(page):
 
     page.wait_for_selector("html[lang=en]")
     assert page.get_by_role("link", name="Sign up").first.is_visible()
+
+
+def test_changing_the_password_signs_out_everywhere_by_default(page, make_user):
+    from ishibashi.accounts.models import ApiToken
+    from ishibashi.accounts.services import api_token_create
+
+    user = make_user(email="misaki@example.jp")
+    api_token_create(user=user, name="deploy")
+    page.goto("/accounts/login/")
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+
+    # when: the password is changed with the box left as it comes (ticked)
+    page.goto("/accounts/password/")
+    box = page.get_by_label("すべての場所からログアウト（API トークンもすべて無効にする）")
+    assert box.is_checked()
+    page.get_by_label("現在のパスワード").fill(STRONG_PASSWORD)
+    page.get_by_label("新しいパスワード").fill("atarashii-pass-99")
+    page.get_by_role("button", name="パスワードを変更").click()
+
+    # then: still logged in here, the token no longer works
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+    assert page.get_by_test_id("nav-profile").count() == 1
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 0

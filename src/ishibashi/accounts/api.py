@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from ishibashi.accounts import selectors, services
 from ishibashi.accounts.auth import request_user, user_auth
@@ -102,6 +102,11 @@ class TokenIssuedOut(TokenOut):
 class PasswordChangeIn(Schema):
     current_password: str
     new_password: str
+    sign_out_everywhere: bool = Field(
+        True,
+        description="Also revoke every API token, this one included (other browser sessions "
+        "always end).",
+    )
 
 
 class PasswordResetIn(Schema):
@@ -203,10 +208,13 @@ def me_update_endpoint(request: HttpRequest, payload: MePatchIn) -> User:
 
 @me_router.post("/password", response={200: MeOut, **ERRORS}, summary="Change your password")
 def me_password_endpoint(request: HttpRequest, payload: PasswordChangeIn) -> User:
+    """A wrong `current_password` counts toward the log-in lock-out (429 `login_locked`)."""
     return services.user_password_change(
         user=request_user(request),
         current_password=payload.current_password,
         new_password=payload.new_password,
+        ip_address=_client_address(request),
+        sign_out_everywhere=payload.sign_out_everywhere,
     )
 
 

@@ -107,6 +107,12 @@ class PasswordChangeForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+    sign_out_everywhere = forms.BooleanField(
+        label=_("Sign out everywhere: also revoke all my API tokens"),
+        help_text=_("Other browsers are always logged out when the password changes."),
+        required=False,
+        initial=True,
+    )
 
 
 class PasswordResetRequestForm(forms.Form):

@@ -280,19 +280,67 @@ def user_profile_update(*, user: User, changes: dict[str, Any]) -> User:
     return user
 
 
-@transaction.atomic
-def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.check_password(current_password):
+def user_password_change(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    ip_address: str | None = None,
+    sign_out_everywhere: bool = True,
+) -> User:
+    """Change the password after checking the current one, which counts as a log-in attempt.
+
+    A wrong current password is a failure toward the account's and the address's lock-out, as
+    at the log-in (otherwise a stolen session could guess the password without limit). Every
+    other session ends (Django ties sessions to the password hash); `sign_out_everywhere` also
+    revokes every API token. The owner is mailed either way.
+    Deliberately not atomic around the check: the failure row must survive the refusal.
+    """
+    email = _login_key(user.email)
+    _check_not_locked(email=email, ip_address=ip_address)
+    if not (
+        current_password
+        and len(current_password) <= limits.PASSWORD_LENGTH_MAX
+        and user.check_password(current_password)
+    ):
+        LoginFailure.objects.create(email=email, ip_address=ip_address)
+        _check_not_locked(email=email, ip_address=ip_address)
         raise InvalidInput(
             _("The current password is incorrect."),
             code="invalid_credentials",
             field="current_password",
         )
+    return _password_set(user=user, new_password=new_password, revoke_tokens=sign_out_everywhere)
+
+
+@transaction.atomic
+def _password_set(*, user: User, new_password: str, revoke_tokens: bool) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
     _check_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    LoginFailure.objects.filter(email=_login_key(user.email)).delete()
+    revoked = api_tokens_revoke_all(user=user) if revoke_tokens else 0
+    user_id = user.pk
+    transaction.on_commit(lambda: _send_password_changed_mail(user_id=user_id, revoked=revoked))
     return user
+
+
+def api_tokens_revoke_all(*, user: User) -> int:
+    """Revoke every active API token of the user; how many were active."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+
+
+def _send_password_changed_mail(*, user_id: int, revoked: int) -> None:
+    user = User.objects.get(pk=user_id)
+    path = reverse("accounts:password_reset")
+    context = {"user": user, "revoked": revoked, "url": settings.SITE_URL.rstrip("/") + path}
+    with translation.override(user.preferred_language):
+        subject = render_to_string("accounts/email/password_changed_subject.txt", context).strip()
+        body = render_to_string("accounts/email/password_changed_body.txt", context)
+    send_mail(subject, body, None, [user.email])
 
 
 def _send_password_reset_mail(*, user_id: int) -> None:
@@ -344,13 +392,17 @@ def password_reset_link_check(*, uidb64: str, token: str) -> User:
 
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
-    """Set a new password from a mailed link; the link dies with the old password hash."""
+    """Set a new password from a mailed link; the link dies with the old password hash.
+
+    Every session (tied to the old hash) and every API token ends."""
     user = _user_from_reset_link(uidb64=uidb64, token=token)
     user = User.objects.select_for_update().get(pk=user.pk)
     _check_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     LoginFailure.objects.filter(email=user.email).delete()
+    # Whoever knew the old password may hold a token made with it: a reset ends them all.
+    api_tokens_revoke_all(user=user)
     return user
 
 

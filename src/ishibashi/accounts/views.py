@@ -152,6 +152,8 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 user=_current_user(request),
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+                sign_out_everywhere=form.cleaned_data["sign_out_everywhere"],
             )
         except ApplicationError as error:
             _show_error(form, error)
