@@ -96,3 +96,42 @@ def test_changing_the_password_signs_out_everywhere_by_default(page, make_user):
     page.wait_for_url(re.compile(r"/accounts/profile/$"))
     assert page.get_by_test_id("nav-profile").count() == 1
     assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 0
+
+
+def test_pages_work_under_their_content_security_policy(page, make_user):
+    from ishibashi.accounts.services import api_token_create
+
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    user = make_user(email="misaki@example.jp")
+    api_token_create(user=user, name="deploy")
+    page.goto("/accounts/login/")
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    response_policy = []
+    page.on(
+        "response",
+        lambda r: (
+            response_policy.append(r.headers.get("content-security-policy"))
+            if r.request.resource_type == "document"
+            else None
+        ),
+    )
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+
+    # when: a token is revoked through htmx (a confirm dialog, then a swapped row)
+    page.goto("/accounts/tokens/")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="無効にする").first.click()
+
+    # then: the row was swapped in place, styles applied, nothing refused by the policy
+    page.get_by_text("無効化済み").first.wait_for()
+    assert page.eval_on_selector(".site-header", "e => getComputedStyle(e).display") == "flex"
+    assert any(p and "frame-ancestors 'none'" in p for p in response_policy)
+    assert refused == []

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     # An id per request, in the X-Request-ID header, the log lines and a 500's body.
     "ishibashi.core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on pages, sandboxed downloads, no caching of private answers.
+    "ishibashi.core.security_headers.SecurityHeadersMiddleware",
     # A database that cannot be reached answers 503 with Retry-After, not 500 (core/middleware).
     "ishibashi.core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -185,7 +185,9 @@ def delivery_file_download_endpoint(request: HttpRequest, file_id: int) -> FileR
     except FileNotFoundError as error:
         logger.error("delivery file %s is missing from storage", file.pk)
         raise NotFound(_("No such file.")) from error
-    # The type follows the (allowed) extension, never what the uploader claimed.
-    response = FileResponse(stored, as_attachment=True, filename=file.name)
+    # Always bytes to save, whatever the name or the uploader claimed: never shown inline.
+    response = FileResponse(
+        stored, as_attachment=True, filename=file.name, content_type="application/octet-stream"
+    )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -386,7 +386,10 @@ def test_the_full_files_stay_locked_until_approval(call, hanako, taro, contract)
     disposition = download["Content-Disposition"]
     assert disposition.startswith("attachment")
     assert "filename*=utf-8''%E7%A7%BB%E8%A1%8C%E6%89%8B%E9%A0%86%E6%9B%B8.pdf" in disposition
-    assert download["Content-Type"] == "application/pdf"
+    # Bytes to save, sandboxed, never cached: a download is never rendered by the browser.
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Security-Policy"].startswith("sandbox")
+    assert download["Cache-Control"] == "private, no-store"
 
 
 def test_approving_twice_releases_the_money_once(call, hanako, taro, contract):
