@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,7 +26,21 @@ class AdjustmentForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
 
-@staff_member_required
+def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff see the page; anyone else, logged in or not, gets the site's 404, as for a page
+    that does not exist (no redirect to a staff log-in that would say the area is here)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return render(request, "404.html", {"message": _("Not found.")}, status=404)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@staff_only
 def books_view(request: HttpRequest) -> HttpResponse:
     form = AdjustmentForm(request.POST or None, initial={"idempotency_key": str(uuid.uuid4())})
     if request.method == "POST" and form.is_valid():

@@ -56,7 +56,10 @@ def test_people_who_are_not_staff_get_nothing(make_user, token_for):
     assert Client().get("/api/v1/operations/books", **auth).status_code == 404
     web = Client()
     web.force_login(make_user())
-    assert web.get("/operations/books/").status_code == 302
+    # The same 404 as for a page that does not exist: nothing says an operator area is here.
+    assert web.get("/operations/books/").status_code == 404
+    assert web.post("/operations/books/", {"account_id": 1}).status_code == 404
+    assert Client().get("/operations/books/").status_code == 404
 
 
 def test_an_adjustment_needs_a_reason_and_is_booked_balanced(make_user, token_for):
