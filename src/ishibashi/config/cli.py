@@ -28,6 +28,22 @@ def _setup_django() -> None:
     django.setup()
 
 
+# A Unix socket's path must fit in sun_path (108 bytes on Linux).
+SOCKET_PATH_MAX = 100
+
+
+def _control_socket_args(port: int) -> list[str]:
+    """gunicorn's control socket, one per instance (its default is one per user, shared by
+    every server that user starts); none if the var folder's path is too long for a socket."""
+    from django.conf import settings
+
+    path = settings.VAR_DIR / "run" / f"gunicorn-{port}.ctl"
+    if len(str(path)) > SOCKET_PATH_MAX:
+        return ["--no-control-socket"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return ["--control-socket", str(path)]
+
+
 def _serve_command(*, host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "ishibashi.config.wsgi:application",
@@ -36,6 +52,7 @@ def _serve_command(*, host: str, port: int, workers: int) -> list[str]:
         "--access-logfile", "-",
         "--graceful-timeout", "10",
         "--timeout", "60",
+        *_control_socket_args(port),
     ]  # fmt: skip
 
 
