@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +66,47 @@ def _clean_email(email: str) -> str:
     return email
 
 
+# Characters that draw nothing although Unicode calls them letters (a Hangul filler, a blank
+# Braille cell): a name made of them looks empty, or like someone else's with a gap.
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# A name may not pass for the platform speaking: 運営 (the operator), 公式 (official).
+RESERVED_IN_NAMES = ("運営", "公式", "official", "ishibashistaff", "石橋スタッフ")
+# Nor be the platform's name alone; 石橋 is also a common surname, so "石橋 美咲" is fine.
+RESERVED_NAMES = frozenset({"ishibashi", "石橋", "いしばし", "イシバシ"})
+
+
 def _clean_display_name(display_name: str) -> str:
+    """NFKC (so "ＡＢＣ" and "ABC" are one name), nothing invisible, nothing that reads as us."""
+    display_name = unicodedata.normalize("NFKC", display_name)
     if not display_name.strip():
         raise InvalidInput(_("Enter a display name."), field="display_name")
     if len(display_name.strip()) > limits.DISPLAY_NAME_LENGTH_MAX:
         raise InvalidInput(
             _("The display name is too long (at most %(max)d characters).")
             % {"max": limits.DISPLAY_NAME_LENGTH_MAX},
+            field="display_name",
+        )
+    # Format characters (bidi overrides, zero-width spaces and joiners) and private-use ones
+    # can make a name read backwards or hide in it.
+    if any(
+        unicodedata.category(char) in {"Cf", "Co"} or char in INVISIBLE_LETTERS
+        for char in display_name
+    ):
+        raise InvalidInput(
+            _("The display name contains invisible or direction-changing characters."),
+            field="display_name",
+        )
+    visible = [
+        char
+        for char in display_name
+        if not char.isspace() and unicodedata.category(char) not in {"Mn", "Me"}
+    ]
+    if not visible:
+        raise InvalidInput(_("Enter a display name."), field="display_name")
+    squeezed = "".join(visible).casefold()
+    if squeezed in RESERVED_NAMES or any(word in squeezed for word in RESERVED_IN_NAMES):
+        raise InvalidInput(
+            _("This display name is reserved for the platform (運営, 公式, Ishibashi)."),
             field="display_name",
         )
     return clean_text(display_name, field="display_name", length_max=limits.DISPLAY_NAME_LENGTH_MAX)

@@ -52,7 +52,7 @@ def third(make_user):
 
 @pytest.fixture
 def operator(make_user):
-    staff = make_user(email="ops@example.jp", display_name="運営")
+    staff = make_user(email="ops@example.jp", display_name="オペレーター")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
     return staff

@@ -82,7 +82,7 @@ def third(make_user):
 
 @pytest.fixture
 def operator(make_user):
-    user = make_user(email="ops@example.jp", display_name="運営")
+    user = make_user(email="ops@example.jp", display_name="オペレーター")
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     return user

@@ -79,7 +79,7 @@ def third(make_user):
 
 @pytest.fixture
 def operator(make_user):
-    user = make_user(email="operator@example.jp", display_name="運営 三郎")
+    user = make_user(email="operator@example.jp", display_name="審査 三郎")
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     return user
