@@ -111,3 +111,19 @@ def test_a_json_content_type_with_a_charset_is_json(api):
     )
 
     assert response.status_code == 201
+
+
+def test_an_unknown_field_is_refused_by_name_and_nothing_is_created(api):
+    response = api.post(
+        "/api/v1/wallet/deposits",
+        json.dumps({
+            "amount_jpy": 5000, "method": "card", "card_number": SANDBOX_CARD_SUCCEEDS,
+            "amount_yen": 50000,
+        }),
+        content_type="application/json",
+    )  # fmt: skip
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "amount_yen"
+    assert "amount_yen" in response.json()["message"]
+    assert Deposit.objects.count() == 0

@@ -12,7 +12,7 @@ from ishibashi.accounts import selectors, services
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import ApiToken, User
 from ishibashi.core.errors import InvalidInput
-from ishibashi.core.schemas import ERRORS
+from ishibashi.core.schemas import ERRORS, BodyIn
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"], auth=user_auth)
@@ -21,7 +21,7 @@ users_router = Router(tags=["users"])
 ROLES = ("client", "worker")
 
 
-class SignupIn(Schema):
+class SignupIn(BodyIn):
     email: str
     password: str
     display_name: str
@@ -64,7 +64,7 @@ class PublicUserOut(Schema):
         return roles_of(user)
 
 
-class MePatchIn(Schema):
+class MePatchIn(BodyIn):
     display_name: str | None = None
     entity_type: str | None = None
     roles: list[str] | None = None
@@ -76,13 +76,13 @@ class MePatchIn(Schema):
     preferred_language: str | None = None
 
 
-class TokenRequestIn(Schema):
+class TokenRequestIn(BodyIn):
     email: str
     password: str
     name: str = "API"
 
 
-class TokenCreateIn(Schema):
+class TokenCreateIn(BodyIn):
     name: str
 
 
@@ -99,7 +99,7 @@ class TokenIssuedOut(TokenOut):
     token: str
 
 
-class PasswordChangeIn(Schema):
+class PasswordChangeIn(BodyIn):
     current_password: str
     new_password: str
     sign_out_everywhere: bool = Field(
@@ -109,11 +109,11 @@ class PasswordChangeIn(Schema):
     )
 
 
-class PasswordResetIn(Schema):
+class PasswordResetIn(BodyIn):
     email: str
 
 
-class PasswordResetConfirmIn(Schema):
+class PasswordResetConfirmIn(BodyIn):
     uid: str
     token: str
     new_password: str

@@ -117,6 +117,8 @@ def validation_error_handler(request: HttpRequest, error: ValidationError) -> Ht
     field = _field_of(first.get("loc", ()))
     if first.get("type") == "missing":
         message = _("This field is required: %(field)s.") % {"field": field}
+    elif first.get("type") == "extra_forbidden":
+        message = _("This field is not part of this request: %(field)s.") % {"field": field}
     elif field:
         message = _("This value has the wrong form: %(field)s.") % {"field": field}
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import Strict
+from pydantic import ConfigDict, Strict
 
 # A whole number in a request body: only a JSON integer. Pydantic's lax mode would take `true`
 # as 1 and "5000", "5_000" or 5000.0 as 5000; for an amount of yen that is a silent guess.
@@ -23,6 +23,13 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
 ERRORS_WITH_FORBIDDEN = {**ERRORS, 403: ErrorOut}
 # Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
 PAGES_MAX = 1000
+
+
+class BodyIn(Schema):
+    """A JSON request body. A field the endpoint does not know is refused (422 naming it): a
+    typo such as `amount_yen` would otherwise be dropped without a word."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class PageQuery(Schema):

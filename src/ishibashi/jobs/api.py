@@ -18,7 +18,7 @@ from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
 from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
-from ishibashi.core.schemas import PageQuery, PersonOut, WholeNumber
+from ishibashi.core.schemas import BodyIn, PageQuery, PersonOut, WholeNumber
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -136,7 +136,7 @@ class JobQuery(Schema):
     page: int = 1
 
 
-class JobIn(Schema):
+class JobIn(BodyIn):
     title: str
     description: str
     category: str
@@ -154,7 +154,7 @@ class JobIn(Schema):
     publish: bool = False
 
 
-class JobPatchIn(Schema):
+class JobPatchIn(BodyIn):
     title: str | None = None
     description: str | None = None
     category: str | None = None
@@ -169,14 +169,14 @@ class JobPatchIn(Schema):
     revision_rounds: int | None = None
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(BodyIn):
     title: str
     kind: str
     amount_jpy: WholeNumber
     due_on: date
 
 
-class ProposalReviseIn(Schema):
+class ProposalReviseIn(BodyIn):
     cover_letter: str
     total_jpy: WholeNumber
     milestones: list[MilestoneIn]
@@ -244,7 +244,7 @@ class ProposalPageOut(Schema):
     has_next: bool
 
 
-class DeclineIn(Schema):
+class DeclineIn(BodyIn):
     reason: str = ""
 
 
@@ -252,7 +252,7 @@ class DeclineIn(Schema):
 EMPTY_DECLINE = DeclineIn()
 
 
-class MessageIn(Schema):
+class MessageIn(BodyIn):
     body: str
 
 

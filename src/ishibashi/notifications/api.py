@@ -10,7 +10,7 @@ from pydantic import StrictBool, StrictInt
 
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core.pagination import page_of
-from ishibashi.core.schemas import ERRORS
+from ishibashi.core.schemas import ERRORS, BodyIn
 from ishibashi.notifications import selectors, services
 
 notifications_router = Router(tags=["notifications"], auth=user_auth)
@@ -36,7 +36,7 @@ class NotificationPageOut(Schema):
     unread_count: int
 
 
-class NotificationReadIn(Schema):
+class NotificationReadIn(BodyIn):
     # Strict: "1" is not an id and "yes" is not true; a wrong type is a 422, not a guess.
     ids: list[StrictInt] | None = Field(
         None, description="Ids of your notifications to mark read (at most 100)."

@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core.errors import NotFound
-from ishibashi.core.schemas import ERRORS, WholeNumber
+from ishibashi.core.schemas import ERRORS, BodyIn, WholeNumber
 from ishibashi.ledger.models import Transfer
 from ishibashi.ledger.services import adjustment_post
 from ishibashi.operations.selectors import books_report
@@ -30,7 +30,7 @@ class BooksOut(Schema):
     problems: list[ProblemOut]
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(BodyIn):
     account_id: int
     amount_jpy: WholeNumber
     reason: str

@@ -12,7 +12,7 @@ from ninja import Query, Router, Schema, Status
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
-from ishibashi.core.schemas import ERRORS, WholeNumber
+from ishibashi.core.schemas import ERRORS, BodyIn, WholeNumber
 from ishibashi.ledger.models import AccountKind, Entry
 from ishibashi.ledger.selectors import WalletSummary, entry_list_for_user, wallet_summary_for_user
 from ishibashi.payments import services
@@ -78,7 +78,7 @@ class HistoryQuery(Schema):
     limit: int = limits.PAGE_SIZE_DEFAULT
 
 
-class DepositIn(Schema):
+class DepositIn(BodyIn):
     amount_jpy: WholeNumber
     method: str
     card_number: str = ""
@@ -96,7 +96,7 @@ class DepositOut(Schema):
     completed_at: datetime | None
 
 
-class PayoutIn(Schema):
+class PayoutIn(BodyIn):
     amount_jpy: WholeNumber
     bank_name: str
     branch_name: str

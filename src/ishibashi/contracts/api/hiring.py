@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Field, Schema, Status
+from ninja import Field, Status
 
 from ishibashi.accounts.auth import request_user
 from ishibashi.contracts import services
@@ -11,11 +11,11 @@ from ishibashi.contracts.api.base import ERRORS
 from ishibashi.contracts.api.schemas import ContractOut
 from ishibashi.contracts.models import Contract
 from ishibashi.contracts.selectors import contract_get_for_viewer
-from ishibashi.core.schemas import WholeNumber
+from ishibashi.core.schemas import BodyIn, WholeNumber
 from ishibashi.jobs.api import proposals_router
 
 
-class HireIn(Schema):
+class HireIn(BodyIn):
     inspection_days: int | None = Field(
         default=None,
         description="検収 period in days; the default and the bounds come from settings.",

@@ -21,7 +21,7 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.core import clock
-from ishibashi.core.schemas import PersonOut, WholeNumber
+from ishibashi.core.schemas import BodyIn, PersonOut, WholeNumber
 
 
 class ContractSummaryOut(Schema):
@@ -245,21 +245,21 @@ class DeliveryPageOut(Schema):
     has_next: bool
 
 
-class MilestoneEditIn(Schema):
+class MilestoneEditIn(BodyIn):
     id: int
     title: str | None = None
     amount_jpy: WholeNumber | None = None
     due_on: date | None = None
 
 
-class MilestoneAddIn(Schema):
+class MilestoneAddIn(BodyIn):
     title: str
     kind: str
     amount_jpy: WholeNumber
     due_on: date
 
 
-class ChangeProposeIn(Schema):
+class ChangeProposeIn(BodyIn):
     message: str
     scope: str | None = Field(None, description="The new work content, replacing the agreed one.")
     milestones: list[MilestoneEditIn] = Field(default_factory=list)
@@ -318,27 +318,27 @@ class ChangePageOut(Schema):
     has_next: bool
 
 
-class ReasonIn(Schema):
+class ReasonIn(BodyIn):
     reason: str
 
 
-class NoteIn(Schema):
+class NoteIn(BodyIn):
     note: str
 
 
-class OptionalNoteIn(Schema):
+class OptionalNoteIn(BodyIn):
     note: str = ""
 
 
 EMPTY_NOTE = OptionalNoteIn()
 
 
-class DisputeResolveIn(Schema):
+class DisputeResolveIn(BodyIn):
     worker_amount_jpy: WholeNumber = Field(description="The worker's share; the rest goes back.")
     note: str
 
 
-class FlagIn(Schema):
+class FlagIn(BodyIn):
     kind: str = Field(description="asked_before_escrow")
     note: str = ""
 
@@ -356,7 +356,7 @@ class FlagOut(Schema):
         return str(flag.get_kind_display())
 
 
-class ContractMessageIn(Schema):
+class ContractMessageIn(BodyIn):
     body: str
 
 
