@@ -25,7 +25,7 @@ def app_env(url: str, var_dir: Path) -> dict[str, str]:
         DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="ishibashi.config.settings",
         ISHIBASHI_VAR_DIR=str(var_dir),
-        ISHIBASHI_SECRET_KEY="faults-suite-only",
+        ISHIBASHI_SECRET_KEY="faults-suite-only-" + "k3y" * 16,
         ISHIBASHI_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         ISHIBASHI_LOG_LEVEL="WARNING",
     )

@@ -83,10 +83,14 @@ def serve(argv: Sequence[str]) -> int:
 def demo(argv: Sequence[str]) -> int:
     args = _serve_args(argv)
     _setup_django()
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import call_command
 
     from ishibashi.operations.demo import DEMO_PASSWORD, seed_demo
 
+    if settings.IS_PRODUCTION:
+        raise ImproperlyConfigured("the demo is not for production (ISHIBASHI_ENVIRONMENT)")
     call_command("migrate", interactive=False, verbosity=0)
     users = seed_demo()
     children = [
@@ -135,7 +139,17 @@ def _wait_for(children: list[subprocess.Popen[bytes]]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run a command; a configuration that cannot run is one line on stderr and exit code 2."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except ImproperlyConfigured as error:
+        print(f"ishibashi: {error}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _run(args: list[str]) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(USAGE)
         return 0

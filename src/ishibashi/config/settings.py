@@ -41,14 +41,23 @@ if ENVIRONMENT not in {"development", "production"}:
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 DEBUG = env_bool("ISHIBASHI_DEBUG", default=False)
+if IS_PRODUCTION and DEBUG:
+    # DEBUG shows settings and tracebacks to anyone who finds an error page.
+    raise ImproperlyConfigured("ISHIBASHI_DEBUG must be off in production")
+
+# Django's own deploy check asks for 50 characters and 5 different ones.
+SECRET_KEY_LENGTH_MIN = 50
 
 
 def _secret_key() -> str:
     key = os.environ.get("ISHIBASHI_SECRET_KEY")
+    if IS_PRODUCTION and (not key or len(key) < SECRET_KEY_LENGTH_MIN or len(set(key)) < 5):
+        raise ImproperlyConfigured(
+            "ISHIBASHI_SECRET_KEY must be set in production, at least 50 random characters "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
+        )
     if key:
         return key
-    if IS_PRODUCTION:
-        raise ImproperlyConfigured("ISHIBASHI_SECRET_KEY must be set in production")
     # Development: keep one generated key per installation so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
@@ -73,6 +82,10 @@ ALLOWED_HOSTS = env_list(
     "ISHIBASHI_ALLOWED_HOSTS",
     [] if IS_PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
 )
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ISHIBASHI_ALLOWED_HOSTS must name the site's host names in production (comma-separated)"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("ISHIBASHI_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

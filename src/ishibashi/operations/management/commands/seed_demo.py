@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from ishibashi.operations.demo import DEMO_PASSWORD, seed_demo
 
@@ -13,6 +14,9 @@ class Command(BaseCommand):
     help = "Load the demo marketplace (Japanese clients and workers); safe to run again."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.IS_PRODUCTION:
+            # Demo people share a published password: never on a live site.
+            raise CommandError("the demo is not for production (ISHIBASHI_ENVIRONMENT)")
         users = seed_demo()
         self.stdout.write(f"Demo log-ins (password: {DEMO_PASSWORD}):")
         for user in users:
