@@ -83,14 +83,11 @@ def serve(argv: Sequence[str]) -> int:
 def demo(argv: Sequence[str]) -> int:
     args = _serve_args(argv)
     _setup_django()
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import call_command
 
-    from ishibashi.operations.demo import DEMO_PASSWORD, seed_demo
+    from ishibashi.operations.demo import DEMO_PASSWORD, demo_refused_in_production, seed_demo
 
-    if settings.IS_PRODUCTION:
-        raise ImproperlyConfigured("the demo is not for production (ISHIBASHI_ENVIRONMENT)")
+    demo_refused_in_production()  # before migrating anything
     call_command("migrate", interactive=False, verbosity=0)
     users = seed_demo()
     children = [

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from ishibashi.core import clock, limits
+from ishibashi.core.errors import ApplicationError, Conflict, InvalidInput
 from ishibashi.core.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
@@ -37,6 +38,16 @@ CLAIM_LAPSES_AFTER = dt.timedelta(seconds=60)
 RETRY_AFTER_SECONDS = 1
 
 
+def idempotency_key_checked(key: str) -> str:
+    """The key as sent, or a refusal naming it: 1 to 200 characters (deposits, payouts, and
+    the money actions here all hold keys to this rule)."""
+    if not key or len(key) > limits.IDEMPOTENCY_KEY_LENGTH_MAX:
+        raise InvalidInput(
+            _("The Idempotency-Key must be 1 to 200 characters."), field="idempotency_key"
+        )
+    return key
+
+
 def _sender(request: HttpRequest) -> str | None:
     credential = request.headers.get("Authorization") or ""
     if not credential:
@@ -45,14 +56,20 @@ def _sender(request: HttpRequest) -> str | None:
     return hashlib.sha256(credential.encode()).hexdigest() if credential else None
 
 
-def _error(status: int, code: str, message: str, *, field: str | None = None) -> JsonResponse:
-    body = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    response = JsonResponse(body, status=status)
-    if code == "idempotency_key_in_progress":
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+def _refusal(error: ApplicationError) -> JsonResponse:
+    """The API's error shape (config.api answers ApplicationError the same way)."""
+    response = JsonResponse(error.as_body(), status=error.http_status)
+    if "retry_after_seconds" in error.extra:
+        response["Retry-After"] = str(error.extra["retry_after_seconds"])
     return response
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        _("A request with this Idempotency-Key is still running. Retry shortly."),
+        code="idempotency_key_in_progress",
+        extra={"retry_after_seconds": RETRY_AFTER_SECONDS},
+    )
 
 
 def _replay(kept: IdempotentRequest) -> HttpResponse:
@@ -74,13 +91,10 @@ class IdempotencyKeyMiddleware:
         sender = _sender(request)
         if sender is None:  # not logged in: the API answers 401, nothing to keep
             return self.get_response(request)
-        if not key or len(key) > limits.IDEMPOTENCY_KEY_LENGTH_MAX:
-            return _error(
-                422,
-                "invalid_input",
-                _("The Idempotency-Key must be 1 to 200 characters."),
-                field="idempotency_key",
-            )
+        try:
+            idempotency_key_checked(key)
+        except InvalidInput as error:
+            return _refusal(error)
         claim, answer = self._claim(sender, key, request)
         if answer is not None:
             return answer
@@ -105,20 +119,17 @@ class IdempotencyKeyMiddleware:
             kept = IdempotentRequest.objects.filter(scope=sender, key=key).first()
             if kept is not None:
                 if (kept.method, kept.path) != (request.method, request.path):
-                    return None, _error(
-                        409,
-                        "idempotency_key_reused",
-                        _("This Idempotency-Key was already used for a different request."),
-                        field="idempotency_key",
+                    return None, _refusal(
+                        Conflict(
+                            _("This Idempotency-Key was already used for a different request."),
+                            code="idempotency_key_reused",
+                            field="idempotency_key",
+                        )
                     )
                 if kept.status_code is not None:
                     return None, _replay(kept)
                 if now - kept.created_at < CLAIM_LAPSES_AFTER:
-                    return None, _error(
-                        409,
-                        "idempotency_key_in_progress",
-                        _("A request with this Idempotency-Key is still running. Retry shortly."),
-                    )
+                    return None, _refusal(_in_progress())
                 # A crashed worker's claim: drop it and claim afresh.
                 IdempotentRequest.objects.filter(pk=kept.pk, status_code__isnull=True).delete()
             try:
@@ -133,11 +144,7 @@ class IdempotencyKeyMiddleware:
                 return claim, None
             except IntegrityError:
                 continue  # another request claimed it first: answer as above
-        return None, _error(
-            409,
-            "idempotency_key_in_progress",
-            _("A request with this Idempotency-Key is still running. Retry shortly."),
-        )
+        return None, _refusal(_in_progress())
 
 
 # A client retries within minutes; a day covers a client that was offline overnight.

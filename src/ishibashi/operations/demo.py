@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from ishibashi.accounts.models import EntityType, User
@@ -79,8 +81,15 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
 
 
 @transaction.atomic
+def demo_refused_in_production() -> None:
+    """The demo people share a published password: never on a live site."""
+    if settings.IS_PRODUCTION:
+        raise ImproperlyConfigured("the demo is not for production (ISHIBASHI_ENVIRONMENT)")
+
+
 def seed_demo() -> list[User]:
     """Create the demo people that are missing; people already there are left as they are."""
+    demo_refused_in_production()
     users: list[User] = []
     for person in DEMO_PEOPLE:
         user = User.objects.filter(email=person.email).first()

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.core import limits
 from ishibashi.core.errors import InvalidInput
+from ishibashi.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from ishibashi.core.schemas import ERRORS, BodyIn, WholeNumber
 from ishibashi.ledger.models import AccountKind, Entry
 from ishibashi.ledger.selectors import WalletSummary, entry_list_for_user, wallet_summary_for_user
@@ -30,7 +31,7 @@ HISTORY_KINDS = {
 
 def idempotency_key_of(request: HttpRequest) -> str:
     """The client's Idempotency-Key header; without one, the request is simply not retry-safe."""
-    return request.headers.get("Idempotency-Key") or f"auto:{uuid.uuid4()}"
+    return request.headers.get(IDEMPOTENCY_HEADER) or f"auto:{uuid.uuid4()}"
 
 
 class WalletOut(Schema):

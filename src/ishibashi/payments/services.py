@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from ishibashi.accounts.models import User
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, InvalidInput, NotFound
+from ishibashi.core.idempotency import idempotency_key_checked
 from ishibashi.core.text import clean_text
 from ishibashi.ledger import services as ledger
 from ishibashi.payments.models import (
@@ -44,14 +45,6 @@ FAILURE_MESSAGES = {
     "card_declined": _("The card was declined. Try another card or a bank transfer."),
     "account_not_found": _("The bank could not find the account. Check the account details."),
 }
-
-
-def _check_key(idempotency_key: str) -> str:
-    if not idempotency_key or len(idempotency_key) > limits.IDEMPOTENCY_KEY_LENGTH_MAX:
-        raise InvalidInput(
-            _("The Idempotency-Key must be 1 to 200 characters."), field="idempotency_key"
-        )
-    return idempotency_key
 
 
 def _check_amount(amount_jpy: object, *, minimum: int, maximum: int) -> int:
@@ -95,7 +88,7 @@ def deposit_start(
 
     A retry with the same key returns the first deposit; with other details it is refused.
     """
-    idempotency_key = _check_key(idempotency_key)
+    idempotency_key = idempotency_key_checked(idempotency_key)
     amount_jpy = _check_amount(
         amount_jpy, minimum=limits.DEPOSIT_AMOUNT_JPY_MIN, maximum=limits.DEPOSIT_AMOUNT_JPY_MAX
     )
@@ -133,6 +126,27 @@ def deposit_start(
     return _deposit_apply_result(deposit_id=deposit.pk, result=result)
 
 
+T = TypeVar("T", Deposit, Payout)
+
+
+def _create_once(
+    model: type[T], *, user: User, idempotency_key: str, **fields: Any
+) -> tuple[T, bool]:
+    """The user's row for this key: made now (True), or the one a first request made (False).
+
+    A savepoint around the insert: when a concurrent request with the key commits first, the
+    insert fails on the unique key and that request's row is the answer, not a server error.
+    """
+    existing = model.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return model.objects.create(user=user, idempotency_key=idempotency_key, **fields), True
+    except IntegrityError:
+        return model.objects.get(user=user, idempotency_key=idempotency_key), False
+
+
 @transaction.atomic
 def _deposit_create(
     *,
@@ -143,21 +157,18 @@ def _deposit_create(
     idempotency_key: str,
     card_last4: str,
 ) -> Deposit:
-    existing = Deposit.objects.filter(user=user, idempotency_key=idempotency_key).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                return Deposit.objects.create(
-                    user=user,
-                    amount_jpy=amount_jpy,
-                    method=method,
-                    provider=provider_name,
-                    provider_reference=f"dep_{secrets.token_hex(12)}",
-                    card_last4=card_last4,
-                    idempotency_key=idempotency_key,
-                )
-        except IntegrityError:
-            existing = Deposit.objects.get(user=user, idempotency_key=idempotency_key)
+    existing, created = _create_once(
+        Deposit,
+        user=user,
+        idempotency_key=idempotency_key,
+        amount_jpy=amount_jpy,
+        method=method,
+        provider=provider_name,
+        provider_reference=f"dep_{secrets.token_hex(12)}",
+        card_last4=card_last4,
+    )
+    if created:
+        return existing
     if (existing.amount_jpy, existing.method, existing.card_last4) != (
         amount_jpy,
         method,
@@ -307,7 +318,7 @@ def payout_request(
 
     The whole requested amount reaches the worker: no transfer fee is deducted (law.md L-31).
     """
-    idempotency_key = _check_key(idempotency_key)
+    idempotency_key = idempotency_key_checked(idempotency_key)
     amount_jpy = _check_amount(
         amount_jpy, minimum=limits.PAYOUT_AMOUNT_JPY_MIN, maximum=limits.PAYOUT_AMOUNT_JPY_MAX
     )
@@ -325,28 +336,21 @@ def payout_request(
 def _payout_reserve(
     *, user: User, amount_jpy: int, destination: PayoutDestination, idempotency_key: str
 ) -> Payout:
-    existing = Payout.objects.filter(user=user, idempotency_key=idempotency_key).first()
-    if existing is None:
-        try:
-            # A savepoint: a concurrent request with the same key that commits first makes
-            # this insert fail on the unique key; that request's payout is then the answer.
-            with transaction.atomic():
-                payout = Payout.objects.create(
-                    user=user,
-                    amount_jpy=amount_jpy,
-                    provider=get_provider().name,
-                    provider_reference=f"pay_{secrets.token_hex(12)}",
-                    bank_name=destination.bank_name,
-                    branch_name=destination.branch_name,
-                    account_type=destination.account_type,
-                    account_number_last4=destination.account_number[-4:],
-                    account_holder=destination.account_holder,
-                    idempotency_key=idempotency_key,
-                )
-        except IntegrityError:
-            existing = Payout.objects.get(user=user, idempotency_key=idempotency_key)
-    if existing is not None:
-        same = (existing.amount_jpy, existing.account_number_last4) == (
+    payout, created = _create_once(
+        Payout,
+        user=user,
+        idempotency_key=idempotency_key,
+        amount_jpy=amount_jpy,
+        provider=get_provider().name,
+        provider_reference=f"pay_{secrets.token_hex(12)}",
+        bank_name=destination.bank_name,
+        branch_name=destination.branch_name,
+        account_type=destination.account_type,
+        account_number_last4=destination.account_number[-4:],
+        account_holder=destination.account_holder,
+    )
+    if not created:
+        same = (payout.amount_jpy, payout.account_number_last4) == (
             amount_jpy,
             destination.account_number[-4:],
         )
@@ -356,7 +360,7 @@ def _payout_reserve(
                 code="idempotency_key_reused",
                 field="idempotency_key",
             )
-        return existing
+        return payout
     # Raises InsufficientFunds when earnings are short; the payout row rolls back with it.
     ledger.payout_reserve(
         user=user,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,6 +37,15 @@ def request_user(request: HttpRequest) -> User:
 
 def yen(amount: int) -> str:
     return f"¥{amount:,}"
+
+
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """A stored choice's label. get_FOO_display() translates every choice of the field to find
+    one, which is most of a row's cost when a page draws dozens."""
+    try:
+        return str(choices(value).label)
+    except ValueError:  # a value named by code that is newer than this page
+        return value
 
 
 def page_number(request: HttpRequest) -> int:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from ishibashi.accounts.models import User
 from ishibashi.contracts.models import ContractMessage, FileVisibility, MilestoneState
-from ishibashi.contracts.views.base import yen
+from ishibashi.contracts.views.base import choice_label, yen
 
 if TYPE_CHECKING:
     from ishibashi.contracts.views.cards import DeliveryRow, FileRow, MilestoneCard
@@ -34,15 +34,6 @@ def when(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
-def label(choices: type[FileVisibility] | type[MilestoneState], value: str) -> str:
-    """A stored choice's label; get_FOO_display() translates every choice of the field to find
-    one, which is most of a row's cost when a page draws dozens."""
-    try:
-        return str(choices(value).label)
-    except ValueError:  # a value named by code that is newer than this page
-        return value
 
 
 def _join(parts: Iterable[SafeString | str]) -> SafeString:
@@ -115,7 +106,7 @@ def _file(entry: FileRow, locked_reason: str) -> SafeString:
         '<span class="help">{}</span>{}</li>',
         file.visibility,
         name,
-        label(FileVisibility, file.visibility),
+        choice_label(FileVisibility, file.visibility),
         filesizeformat(file.size_bytes),
         reason,
     )
@@ -142,7 +133,7 @@ def ended_milestone(card: MilestoneCard) -> SafeString:
         milestone.position,
         milestone.title,
         milestone.state,
-        label(MilestoneState, milestone.state),
+        choice_label(MilestoneState, milestone.state),
         _("Amount"),
         yen(milestone.amount_jpy),
         ended,

@@ -17,7 +17,7 @@ from ishibashi.contracts.models import (
 )
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.contracts.states import Role
-from ishibashi.contracts.views.base import yen
+from ishibashi.contracts.views.base import choice_label, yen
 
 # What each event means in words; an action added later shows its code until it is named here.
 EVENT_LABELS = {
@@ -118,11 +118,7 @@ class EventRow:
 def _state_label(value: str, *, of_milestone: bool) -> str:
     if not value:
         return ""
-    choices: Any = MilestoneState if of_milestone else ContractState
-    try:
-        return str(choices(value).label)
-    except ValueError:  # a state named by code that is newer than this page
-        return value
+    return choice_label(MilestoneState if of_milestone else ContractState, value)
 
 
 def _event_detail(event: ContractEvent) -> str:
