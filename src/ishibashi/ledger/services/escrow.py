@@ -24,7 +24,13 @@ from ishibashi.ledger.services.accounts import (
     ledger_account_key,
 )
 from ishibashi.ledger.services.batch import TransferRequest, transfers_create
-from ishibashi.ledger.services.transfer import Leg, ledger_refusal, positive_amount, transfer_create
+from ishibashi.ledger.services.transfer import (
+    Leg,
+    ledger_refusal,
+    positive_amount,
+    transfer_between,
+    transfer_create,
+)
 
 
 def escrow_fund(
@@ -36,11 +42,13 @@ def escrow_fund(
     escrow = account_get_or_create(
         kind=AccountKind.ESCROW, owner=client, reference=escrow_reference
     )
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=wallet,
+        target=escrow,
+        amount_jpy=amount_jpy,
         reason=TransferReason.ESCROW_FUND,
+        idempotency_key=idempotency_key,
         reference=escrow_reference,
-        legs=[Leg(wallet.pk, -amount_jpy), Leg(escrow.pk, amount_jpy)],
     )
 
 
@@ -162,11 +170,13 @@ def escrow_refund(
     amount_jpy = positive_amount(amount_jpy)
     escrow = _escrow_account(client=client, escrow_reference=escrow_reference)
     wallet = account_get_or_create(kind=AccountKind.WALLET, owner=client)
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=escrow,
+        target=wallet,
+        amount_jpy=amount_jpy,
         reason=TransferReason.ESCROW_REFUND,
+        idempotency_key=idempotency_key,
         reference=escrow_reference,
-        legs=[Leg(escrow.pk, -amount_jpy), Leg(wallet.pk, amount_jpy)],
     )
 
 

@@ -350,6 +350,24 @@ def transfer_create(
     return transfer
 
 
+def transfer_between(
+    *,
+    source: LedgerAccount,
+    target: LedgerAccount,
+    amount_jpy: int,
+    reason: str,
+    idempotency_key: str,
+    reference: str,
+) -> Transfer:
+    """One amount from one account to another: the shape of most movements."""
+    return transfer_create(
+        idempotency_key=idempotency_key,
+        reason=reason,
+        reference=reference,
+        legs=[Leg(source.pk, -amount_jpy), Leg(target.pk, amount_jpy)],
+    )
+
+
 def positive_amount(amount_jpy: object, *, field: str = "amount_jpy") -> int:
     if type(amount_jpy) is not int:
         raise ledger_refusal(

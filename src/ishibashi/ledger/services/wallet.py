@@ -9,7 +9,7 @@ from ishibashi.ledger.models import (
     TransferReason,
 )
 from ishibashi.ledger.services.accounts import account_get_or_create
-from ishibashi.ledger.services.transfer import Leg, positive_amount, transfer_create
+from ishibashi.ledger.services.transfer import positive_amount, transfer_between
 
 
 def deposit_credit(
@@ -19,11 +19,13 @@ def deposit_credit(
     amount_jpy = positive_amount(amount_jpy)
     clearing = account_get_or_create(kind=AccountKind.PROVIDER_CLEARING)
     wallet = account_get_or_create(kind=AccountKind.WALLET, owner=user)
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=clearing,
+        target=wallet,
+        amount_jpy=amount_jpy,
         reason=TransferReason.DEPOSIT,
+        idempotency_key=idempotency_key,
         reference=reference,
-        legs=[Leg(clearing.pk, -amount_jpy), Leg(wallet.pk, amount_jpy)],
     )
 
 
@@ -34,11 +36,13 @@ def payout_reserve(
     amount_jpy = positive_amount(amount_jpy)
     earnings = account_get_or_create(kind=AccountKind.EARNINGS, owner=user)
     pending = account_get_or_create(kind=AccountKind.PAYOUT_PENDING, owner=user)
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=earnings,
+        target=pending,
+        amount_jpy=amount_jpy,
         reason=TransferReason.PAYOUT_RESERVE,
+        idempotency_key=idempotency_key,
         reference=reference,
-        legs=[Leg(earnings.pk, -amount_jpy), Leg(pending.pk, amount_jpy)],
     )
 
 
@@ -47,11 +51,13 @@ def payout_settle(*, user: User, amount_jpy: int, idempotency_key: str, referenc
     amount_jpy = positive_amount(amount_jpy)
     pending = account_get_or_create(kind=AccountKind.PAYOUT_PENDING, owner=user)
     clearing = account_get_or_create(kind=AccountKind.PROVIDER_CLEARING)
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=pending,
+        target=clearing,
+        amount_jpy=amount_jpy,
         reason=TransferReason.PAYOUT_SETTLE,
+        idempotency_key=idempotency_key,
         reference=reference,
-        legs=[Leg(pending.pk, -amount_jpy), Leg(clearing.pk, amount_jpy)],
     )
 
 
@@ -60,9 +66,11 @@ def payout_return(*, user: User, amount_jpy: int, idempotency_key: str, referenc
     amount_jpy = positive_amount(amount_jpy)
     pending = account_get_or_create(kind=AccountKind.PAYOUT_PENDING, owner=user)
     earnings = account_get_or_create(kind=AccountKind.EARNINGS, owner=user)
-    return transfer_create(
-        idempotency_key=idempotency_key,
+    return transfer_between(
+        source=pending,
+        target=earnings,
+        amount_jpy=amount_jpy,
         reason=TransferReason.PAYOUT_RETURN,
+        idempotency_key=idempotency_key,
         reference=reference,
-        legs=[Leg(pending.pk, -amount_jpy), Leg(earnings.pk, amount_jpy)],
     )
