@@ -215,6 +215,13 @@ def _check_not_locked(*, email: str, ip_address: str | None) -> None:
             raise _lockout_error(oldest_failure_at=oldest)
 
 
+def _failure_count(*, email: str, ip_address: str | None) -> None:
+    """Record a wrong password (committed: the caller is not atomic) and refuse with the lock
+    if this failure reached it."""
+    LoginFailure.objects.create(email=email, ip_address=ip_address)
+    _check_not_locked(email=email, ip_address=ip_address)
+
+
 def user_authenticate(*, email: str, password: str, ip_address: str | None) -> User:
     """Check a log-in, counting failures per account and per address.
 
@@ -232,8 +239,7 @@ def user_authenticate(*, email: str, password: str, ip_address: str | None) -> U
     ):
         user = authenticate(None, email=email, password=password)
     if not isinstance(user, User):
-        LoginFailure.objects.create(email=email, ip_address=ip_address)
-        _check_not_locked(email=email, ip_address=ip_address)
+        _failure_count(email=email, ip_address=ip_address)
         raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
     LoginFailure.objects.filter(email=email).delete()
     return user
@@ -338,8 +344,7 @@ def user_password_change(
         and len(current_password) <= limits.PASSWORD_LENGTH_MAX
         and user.check_password(current_password)
     ):
-        LoginFailure.objects.create(email=email, ip_address=ip_address)
-        _check_not_locked(email=email, ip_address=ip_address)
+        _failure_count(email=email, ip_address=ip_address)
         raise InvalidInput(
             _("The current password is incorrect."),
             code="invalid_credentials",
