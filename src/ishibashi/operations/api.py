@@ -11,7 +11,7 @@ from ishibashi.core.errors import NotFound
 from ishibashi.core.schemas import ERRORS, BodyIn, WholeNumber
 from ishibashi.ledger.models import Transfer
 from ishibashi.ledger.services import adjustment_post
-from ishibashi.operations.selectors import books_report
+from ishibashi.operations.selectors import books_report, is_operator
 from ishibashi.payments.api import idempotency_key_of
 
 operations_router = Router(tags=["operations"], auth=user_auth)
@@ -44,7 +44,7 @@ class TransferOut(Schema):
 
 
 def _require_staff(request: HttpRequest) -> None:
-    if not request_user(request).is_staff:
+    if not is_operator(request_user(request)):
         raise NotFound(_("Not found."))
 
 

@@ -11,6 +11,15 @@ from ishibashi.ledger.models import LedgerAccount, Transfer
 from ishibashi.ledger.selectors import BooksProblem, books_check
 
 
+def is_operator(user: object) -> bool:
+    """Who may see the operator area; anyone else gets the same 404 as a page that is not there."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_staff", False)
+    )
+
+
 def books_problems() -> list[BooksProblem]:
     """The ledger's own invariants, then escrow against the milestones it holds money for."""
     return books_check() + escrow_problems()

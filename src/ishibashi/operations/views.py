@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from ishibashi.accounts.models import User
 from ishibashi.core.errors import ApplicationError
 from ishibashi.ledger.services import adjustment_post
-from ishibashi.operations.selectors import books_report
+from ishibashi.operations.selectors import books_report, is_operator
 
 
 class AdjustmentForm(forms.Form):
@@ -32,8 +32,7 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
+        if not is_operator(request.user):
             return render(request, "404.html", {"message": _("Not found.")}, status=404)
         return view(request, *args, **kwargs)
 
