@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema, Status
 from ishibashi.accounts import selectors, services
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import ApiToken, User
+from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.schemas import ERRORS, BodyIn
 
@@ -134,10 +135,6 @@ def roles_to_flags(roles: list[str]) -> dict[str, bool]:
     return {"is_client": "client" in roles, "is_worker": "worker" in roles}
 
 
-def _client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _token_out(issued: services.IssuedApiToken) -> dict[str, object]:
     token = issued.token
     return {
@@ -168,7 +165,7 @@ def signup_endpoint(request: HttpRequest, payload: SignupIn) -> Status[User]:
 def token_endpoint(request: HttpRequest, payload: TokenRequestIn) -> Status[dict[str, object]]:
     """Exchange e-mail and password for a bearer token; failed tries count toward the lock-out."""
     user = services.user_authenticate(
-        email=payload.email, password=payload.password, ip_address=_client_address(request)
+        email=payload.email, password=payload.password, ip_address=client_ip(request)
     )
     return Status(201, _token_out(services.api_token_create(user=user, name=payload.name)))
 
@@ -213,7 +210,7 @@ def me_password_endpoint(request: HttpRequest, payload: PasswordChangeIn) -> Use
         user=request_user(request),
         current_password=payload.current_password,
         new_password=payload.new_password,
-        ip_address=_client_address(request),
+        ip_address=client_ip(request),
         sign_out_everywhere=payload.sign_out_everywhere,
     )
 

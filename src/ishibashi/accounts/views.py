@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ishibashi.accounts import forms, selectors, services
 from ishibashi.accounts.models import User
+from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError
 
 
@@ -75,7 +76,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             user = services.user_authenticate(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
-                ip_address=request.META.get("REMOTE_ADDR") or None,
+                ip_address=client_ip(request),
             )
         except ApplicationError as error:
             _show_error(form, error)
@@ -152,7 +153,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 user=_current_user(request),
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
-                ip_address=request.META.get("REMOTE_ADDR") or None,
+                ip_address=client_ip(request),
                 sign_out_everywhere=form.cleaned_data["sign_out_everywhere"],
             )
         except ApplicationError as error:
