@@ -120,6 +120,10 @@ class PasswordResetConfirmIn(BodyIn):
     new_password: str
 
 
+class LoginUnlockIn(BodyIn):
+    token: str = Field(max_length=500)
+
+
 class AcceptedOut(Schema):
     detail: str
 
@@ -168,6 +172,15 @@ def token_endpoint(request: HttpRequest, payload: TokenRequestIn) -> Status[dict
         email=payload.email, password=payload.password, ip_address=client_ip(request)
     )
     return Status(201, _token_out(services.api_token_create(user=user, name=payload.name)))
+
+
+@auth_router.post(
+    "/login-unlock", response={200: AcceptedOut, **ERRORS}, summary="Lift a log-in pause"
+)
+def login_unlock_endpoint(request: HttpRequest, payload: LoginUnlockIn) -> dict[str, str]:
+    """Clear every failed log-in on the account the mailed unlock link names."""
+    services.login_unlock(token=payload.token)
+    return {"detail": str(_("The pause is lifted. Log in again."))}
 
 
 @auth_router.post("/password-reset", response={202: AcceptedOut, **ERRORS})

@@ -95,6 +95,9 @@ class LoginFailure(models.Model):
     email = models.CharField(max_length=limits.EMAIL_LENGTH_MAX)
     ip_address = models.GenericIPAddressField(null=True)
     created_at = models.DateTimeField(default=clock.now)
+    # Set on the failure that made the account's owner be mailed an unlock link, so a slow,
+    # steady attack mails them once per window, not once per guess.
+    owner_alerted = models.BooleanField(default=False)
 
     class Meta:
         indexes: ClassVar[list[models.Index]] = [

@@ -19,6 +19,7 @@ urlpatterns = [
         views.password_reset_confirm_view,
         name="password_reset_confirm",
     ),
+    path("login/unlock/<str:token>/", views.login_unlock_view, name="login_unlock"),
     path("tokens/", views.api_tokens_view, name="api_tokens"),
     path("tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("users/<int:user_id>/", views.public_profile_view, name="public_profile"),

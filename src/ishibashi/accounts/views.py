@@ -176,6 +176,20 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def login_unlock_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET only shows the button: mail scanners open links, and must not lift the pause."""
+    try:
+        account = services.login_unlock_link_check(token=token)
+        if request.method == "POST":
+            services.login_unlock(token=token)
+            messages.success(request, _("The pause is lifted. Log in again."))
+            return redirect("accounts:login")
+    except ApplicationError as error:
+        return render(request, "accounts/login_unlock.html", {"link_error": error.message})
+    return render(request, "accounts/login_unlock.html", {"account": account})
+
+
+@require_http_methods(["GET", "POST"])
 def password_reset_confirm_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     try:
         services.password_reset_link_check(uidb64=uidb64, token=token)

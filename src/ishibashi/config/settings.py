@@ -261,6 +261,16 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 # Links in e-mails need an absolute address; requests know theirs, the worker does not.
 SITE_URL = os.environ.get("ISHIBASHI_SITE_URL", "http://localhost:8000")
 
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+# (nginx in deploy/ is one). 0 trusts no header: a client could write any address into it.
+try:
+    TRUSTED_PROXY_COUNT = int(os.environ.get("ISHIBASHI_TRUSTED_PROXY_COUNT", "0"))
+except ValueError:
+    TRUSTED_PROXY_COUNT = -1
+if not 0 <= TRUSTED_PROXY_COUNT <= 10:
+    raise ImproperlyConfigured("ISHIBASHI_TRUSTED_PROXY_COUNT must be a whole number from 0 to 10")
+FORWARDED_FOR_HEADER = os.environ.get("ISHIBASHI_FORWARDED_FOR_HEADER", "X-Forwarded-For")
+
 # Money rules, snapshotted onto each contract when it is signed (basis points: 1000 = 10 %).
 PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1000"))
 

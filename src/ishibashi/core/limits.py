@@ -12,10 +12,19 @@ EMAIL_LENGTH_MAX = 254
 # Django's argon2 hasher takes any length, but hashing megabytes is a denial of service.
 PASSWORD_LENGTH_MAX = 128
 
-# Log-in throttling: enough tries for a typo-prone person, too few for guessing.
-LOGIN_FAILURES_PER_ACCOUNT_MAX = 5
-LOGIN_FAILURES_PER_ADDRESS_MAX = 20
-LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Log-in throttling: enough tries for a typo-prone person, too few for guessing, and nothing
+# an attacker can spend to lock somebody else out. Failures count over a sliding window; past
+# the free tries, each further failure doubles the wait before the next try is even checked.
+LOGIN_FAILURE_WINDOW = timedelta(hours=1)
+LOGIN_FAILURES_PER_PAIR_FREE = 5  # one account from one address
+LOGIN_FAILURES_PER_ADDRESS_FREE = 20  # one address, whatever the accounts
+LOGIN_BACKOFF_FIRST = timedelta(minutes=1)
+LOGIN_BACKOFF_MAX = timedelta(minutes=15)
+# Failures on one account from all addresses that mean someone is after it: the owner is mailed
+# an unlock link, and every address that has already failed on it waits LOGIN_BACKOFF_MAX. An
+# address that has not failed on it is still checked, so the owner's right password gets in.
+LOGIN_FAILURES_ACCOUNT_ALARM = 10
+LOGIN_UNLOCK_LINK_AGE = timedelta(hours=24)
 
 # API tokens: a person has a few integrations, not hundreds.
 API_TOKENS_PER_USER_MAX = 20

@@ -17,6 +17,7 @@ from ishibashi.accounts.services.tokens import (
     api_token_revoke,
     api_tokens_revoke_all,
 )
+from ishibashi.accounts.services.unlock import login_unlock, login_unlock_link_check
 from ishibashi.accounts.services.validation import normalize_email
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "api_token_create",
     "api_token_revoke",
     "api_tokens_revoke_all",
+    "login_unlock",
+    "login_unlock_link_check",
     "normalize_email",
     "password_reset_confirm",
     "password_reset_link_check",

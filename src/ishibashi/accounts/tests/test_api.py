@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import STRONG_PASSWORD
-from ishibashi.accounts.models import ApiToken, User
+from ishibashi.accounts.models import ApiToken, LoginFailure, User
 
 
 def post(api, path, body, **headers):
@@ -125,7 +125,7 @@ def test_a_locked_account_gets_429_with_retry_after(api, make_user):
 
     assert response.status_code == 429
     assert response.json()["code"] == "login_locked"
-    assert response["Retry-After"] == "900"
+    assert response["Retry-After"] == "60"
 
 
 @pytest.mark.parametrize(
@@ -282,3 +282,58 @@ def test_openapi_lists_the_auth_endpoints(api, db):
 
     assert {"/api/v1/auth/signup", "/api/v1/auth/token", "/api/v1/me"} <= set(spec["paths"])
     assert set(spec["paths"]["/api/v1/me"]) == {"get", "patch"}
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_one_guesser_does_not_lock_out_everyone(api, make_user, settings):
+    # given: production behind nginx, every request arrives from the proxy's address
+    settings.TRUSTED_PROXY_COUNT = 1
+    make_user(email="victim@example.jp")
+    for n in range(30):
+        post(
+            api,
+            "/api/v1/auth/token",
+            {"email": f"guess{n}@example.jp", "password": "nope-nope-nope", "name": "x"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="192.0.2.66",
+        )
+
+    # when: another customer logs in through the same proxy
+    response = post(
+        api,
+        "/api/v1/auth/token",
+        {"email": "victim@example.jp", "password": STRONG_PASSWORD, "name": "laptop"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    guesser = post(
+        api,
+        "/api/v1/auth/token",
+        {"email": "victim@example.jp", "password": STRONG_PASSWORD, "name": "x"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.66",
+    )
+
+    # then
+    assert response.status_code == 201
+    assert guesser.status_code == 429
+
+
+def test_the_unlock_endpoint_clears_the_failures_named_by_the_link(api, make_user, mailoutbox):
+    make_user(email="worker@example.jp")
+    for n in range(10):
+        post(
+            api,
+            "/api/v1/auth/token",
+            {"email": "worker@example.jp", "password": "nope-nope-nope", "name": "x"},
+            REMOTE_ADDR=f"192.0.2.{n + 1}",
+        )
+    token = mailoutbox[0].body.split("/accounts/login/unlock/")[1].split("/")[0]
+
+    bad = post(api, "/api/v1/auth/login-unlock", {"token": token + "x"})
+    good = post(api, "/api/v1/auth/login-unlock", {"token": token})
+
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_unlock_link"
+    assert good.status_code == 200
+    assert LoginFailure.objects.count() == 0

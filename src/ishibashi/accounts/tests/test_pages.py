@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from conftest import STRONG_PASSWORD
-from ishibashi.accounts.models import ApiToken, User
+from ishibashi.accounts.models import ApiToken, LoginFailure, User
+from ishibashi.core import limits
 
 
 @pytest.fixture
@@ -78,8 +79,54 @@ def test_login_page_shows_the_lockout_message(web, make_user):
         )
 
     errors = response.context["form"].non_field_errors()
-    assert "ロック" in errors[0]
+    assert "一時停止" in errors[0]
+    assert "1分後" in errors[0]
     assert "_auth_user_id" not in web.session
+
+
+def test_the_unlock_page_lifts_the_pause_only_when_its_button_is_pressed(
+    web, make_user, mailoutbox
+):
+    # given: the owner's own address is paused and the alarm mailed them a link
+    make_user(email="sato@example.jp")
+    for n in range(limits.LOGIN_FAILURES_ACCOUNT_ALARM):
+        web.post(
+            "/accounts/login/",
+            {"email": "sato@example.jp", "password": "nope-nope-nope"},
+            REMOTE_ADDR=f"192.0.2.{n // 5 + 1}",
+        )
+    path = (
+        "/accounts/login/unlock/"
+        + mailoutbox[0].body.split("/accounts/login/unlock/")[1].split()[0]
+    )
+
+    # when: a mail scanner opens the link
+    shown = web.get(path)
+
+    # then: nothing is lifted yet
+    assert "一時停止を解除する" in shown.content.decode()
+    assert LoginFailure.objects.count() == limits.LOGIN_FAILURES_ACCOUNT_ALARM
+
+    # when: the owner presses the button
+    lifted = web.post(path, follow=True)
+
+    # then
+    assert LoginFailure.objects.count() == 0
+    assert "解除しました" in lifted.content.decode()
+    logged_in = web.post(
+        "/accounts/login/",
+        {"email": "sato@example.jp", "password": STRONG_PASSWORD},
+        REMOTE_ADDR="192.0.2.1",
+    )
+    assert logged_in.status_code == 302
+
+
+def test_a_broken_unlock_link_says_so_and_offers_a_reset(web, db):
+    response = web.get("/accounts/login/unlock/garbage/")
+
+    assert response.status_code == 200
+    assert "無効" in response.content.decode()
+    assert "/accounts/password/reset/" in response.content.decode()
 
 
 def test_login_redirects_only_to_this_site(web, make_user):

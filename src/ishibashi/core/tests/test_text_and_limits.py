@@ -9,7 +9,11 @@ from ishibashi.core.text import clean_text
 
 def test_limits_relate_sensibly():
     assert limits.PAGE_SIZE_DEFAULT <= limits.PAGE_SIZE_MAX
-    assert limits.LOGIN_FAILURES_PER_ACCOUNT_MAX < limits.LOGIN_FAILURES_PER_ADDRESS_MAX
+    # A person's typos on one account never trip the alarm that mails them; one address gets
+    # more tries across accounts (an office behind one NAT) than one account gets from it.
+    assert limits.LOGIN_FAILURES_PER_PAIR_FREE < limits.LOGIN_FAILURES_ACCOUNT_ALARM
+    assert limits.LOGIN_FAILURES_ACCOUNT_ALARM < limits.LOGIN_FAILURES_PER_ADDRESS_FREE
+    assert limits.LOGIN_BACKOFF_FIRST < limits.LOGIN_BACKOFF_MAX <= limits.LOGIN_FAILURE_WINDOW
 
 
 def test_clean_text_keeps_newlines_only_where_allowed():
