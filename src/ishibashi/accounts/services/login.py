@@ -3,7 +3,7 @@ nobody can lock somebody else out."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import authenticate
 from django.db.models import Count, Max, Q
@@ -45,7 +45,7 @@ def _backoff_end(*, failures: int, free: int, last_at: datetime | None) -> datet
     if last_at is None or failures < free:
         return None
     doublings = min(failures - free, 10)  # 2**10 minutes is past the cap already
-    wait = min(limits.LOGIN_BACKOFF_FIRST * 2**doublings, limits.LOGIN_BACKOFF_MAX)
+    wait: timedelta = min(limits.LOGIN_BACKOFF_FIRST * 2**doublings, limits.LOGIN_BACKOFF_MAX)
     return last_at + wait
 
 

@@ -51,13 +51,13 @@ def login_unlock_link_check(*, token: str) -> User:
         data = signing.loads(
             token,
             salt=UNLOCK_SALT,
-            max_age=limits.LOGIN_UNLOCK_LINK_AGE.total_seconds(),
+            max_age=limits.LOGIN_UNLOCK_LINK_AGE,
         )
     except signing.BadSignature:  # also SignatureExpired
         raise invalid from None
-    if not isinstance(data, dict):
+    if not (isinstance(data, dict) and isinstance(data.get("u"), int)):
         raise invalid
-    user = User.objects.filter(pk=data.get("u"), email=data.get("e"), is_active=True).first()
+    user = User.objects.filter(pk=data["u"], email=data.get("e"), is_active=True).first()
     if user is None:
         raise invalid
     return user
