@@ -277,6 +277,20 @@ def test_public_profile_shows_no_private_fields(api, make_user):
     assert missing.json()["code"] == "not_found"
 
 
+def test_a_staff_only_account_has_no_public_profile_to_single_it_out(api, db):
+    operator = User.objects.create_superuser(
+        email="ops@example.jp", password=STRONG_PASSWORD, display_name="山田"
+    )
+
+    staff = api.get(f"/api/v1/users/{operator.pk}")
+    page = api.get(f"/accounts/users/{operator.pk}/")
+    unknown = api.get("/api/v1/users/999999")
+
+    assert staff.status_code == unknown.status_code == 404
+    assert staff.json() == unknown.json()
+    assert page.status_code == 404
+
+
 def test_openapi_lists_the_auth_endpoints(api, db):
     spec = api.get("/api/v1/openapi.json").json()
 
