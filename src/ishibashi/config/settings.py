@@ -123,6 +123,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A delivery upload from anyone but the worker is refused before its body is read; it
+    # runs before any view middleware (CSRF's reads a POST body).
+    "ishibashi.contracts.upload_gate.DeliveryUploadGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A retried money action with the same Idempotency-Key gets the first answer (core).
     "ishibashi.core.idempotency.IdempotencyKeyMiddleware",
