@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import os
 import shutil
 import socket
@@ -87,14 +88,40 @@ def _database_url_of_test_db() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def app_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The browser tests' server's var directory; the mail it sends lands in its mail/."""
+    return tmp_path_factory.mktemp("server-var")
+
+
+@pytest.fixture
+def app_mail(app_var_dir: Path) -> Callable[[], list[str]]:
+    """The mail the server has sent since the test began, oldest first, each as its text."""
+    mail_dir = app_var_dir / "mail"
+    before = set(mail_dir.glob("*.log")) if mail_dir.exists() else set()
+
+    def sent() -> list[str]:
+        files = sorted(set(mail_dir.glob("*.log")) - before, key=lambda f: f.stat().st_mtime)
+        bodies = []
+        for file in files:
+            # The file backend writes each message followed by a line of 79 dashes.
+            for raw in file.read_text().split("-" * 79):
+                if raw.strip():
+                    message = email.message_from_string(raw.strip("\n"))
+                    payload = message.get_payload(decode=True)
+                    assert isinstance(payload, bytes)
+                    bodies.append(payload.decode(message.get_content_charset() or "utf-8"))
+        return bodies
+
+    return sent
+
+
+@pytest.fixture(scope="session")
+def app_server(django_db_setup: None, django_db_blocker: Any, app_var_dir: Path) -> Iterator[str]:
     """The app under gunicorn (the production server), on the test database."""
     with django_db_blocker.unblock():
         database_url = _database_url_of_test_db()
     port = _free_port()
-    var_dir = tmp_path_factory.mktemp("server-var")
+    var_dir = app_var_dir
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

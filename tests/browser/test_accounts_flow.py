@@ -135,3 +135,40 @@ def test_pages_work_under_their_content_security_policy(page, make_user):
     assert page.eval_on_selector(".site-header", "e => getComputedStyle(e).display") == "flex"
     assert any(p and "frame-ancestors 'none'" in p for p in response_policy)
     assert refused == []
+
+
+def test_the_mailed_unlock_link_lifts_a_log_in_pause(page, make_user, app_mail):
+    from ishibashi.accounts.services import user_authenticate
+    from ishibashi.core.errors import ApplicationError
+
+    # given: someone guessed wrong nine times from elsewhere
+    make_user(email="misaki@example.jp")
+    for n in range(9):
+        with pytest.raises(ApplicationError):
+            user_authenticate(
+                email="misaki@example.jp", password="guess-guess", ip_address=f"192.0.2.{n % 3 + 1}"
+            )
+
+    # when: the owner mistypes once, which sets off the alarm, then types the right password
+    page.goto("/accounts/login/")
+    for password in ("machigai-password", STRONG_PASSWORD):
+        page.get_by_label("メールアドレス").fill("misaki@example.jp")
+        page.get_by_label("パスワード").fill(password)
+        page.get_by_role("button", name="ログイン").click()
+
+    # then: this address is paused, and the owner was mailed a link
+    assert "一時停止" in page.get_by_role("alert").first.inner_text()
+    (mail,) = app_mail()
+    link = re.search(r"https?://\S+/accounts/login/unlock/\S+/", mail)
+    assert link is not None
+
+    # when: the owner opens the link and presses the button, then logs in
+    page.goto(re.sub(r"^https?://[^/]+", "", link.group(0)))
+    page.get_by_role("button", name="一時停止を解除する").click()
+    page.get_by_text("ログインの一時停止を解除しました").wait_for()
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+
+    # then
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
