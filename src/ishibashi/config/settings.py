@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Its docs viewer (/api/v1/docs) then uses its own static Swagger UI instead of a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "ishibashi.core",
