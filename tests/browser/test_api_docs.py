@@ -18,9 +18,9 @@ def test_the_api_docs_list_the_operations_from_this_site_alone(page, app_server)
     page.on("request", lambda request: requested.append(request.url))
     page.on(
         "console",
-        lambda message: refused.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
 
     # when

@@ -94,8 +94,7 @@ def _deploy_check_or_refuse() -> None:
         problems = [
             f"{message.id}: {str(message.msg).split('. ')[0].rstrip('.')}"
             for message in checks.run_checks(include_deployment_checks=True)
-            if message.level >= checks.WARNING
-            and message.id not in settings.SILENCED_SYSTEM_CHECKS
+            if message.level >= checks.WARNING and message.id not in settings.SILENCED_SYSTEM_CHECKS
         ]
         raise ImproperlyConfigured(
             "refusing to start in production, `ishibashi check --deploy` found: "

@@ -365,7 +365,10 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
     },
-    "filters": {"request_id": {"()": "ishibashi.core.request_ids.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ishibashi.core.request_ids.RequestIdFilter"},
+        "oversized_request": {"()": "ishibashi.core.bad_requests.OversizedRequestLogFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -378,5 +381,11 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The task worker logs every empty poll at INFO; only problems are worth a line.
         "django_tasks_db": {"level": "WARNING"},
+        # A body too large or with too many fields, from anyone: one WARNING line, no traceback
+        # (core/bad_requests.py).
+        **{
+            f"django.security.{name}": {"filters": ["oversized_request"]}
+            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+        },
     },
 }
