@@ -45,6 +45,11 @@ def _control_socket_args(port: int) -> list[str]:
     return ["--control-socket", str(path)]
 
 
+# django-ninja's source maps and the Redoc viewer the API does not use: 7 MB that whitenoise
+# would compress twice (gzip, brotli) at every production start, for nothing.
+STATIC_NOT_SERVED = ["*.map", "redoc.standalone.js"]
+
+
 def _serve_command(*, host: str, port: int, workers: int, threads: int) -> list[str]:
     """gunicorn with threaded workers: a connection waits for its request in a thread of its
     own, so one slow client holds one thread, not a whole worker (issue #11). A client that
@@ -60,7 +65,16 @@ def _serve_command(*, host: str, port: int, workers: int, threads: int) -> list[
         "--graceful-timeout", "10",
         "--timeout", "60",
         *_control_socket_args(port),
+        *_forwarded_args(),
     ]  # fmt: skip
+
+
+def _forwarded_args() -> list[str]:
+    """With no trusted proxy (ISHIBASHI_TRUSTED_PROXY_COUNT=0), gunicorn believes nobody's
+    X-Forwarded-Proto either; its default believes any process on loopback."""
+    from django.conf import settings
+
+    return [] if settings.TRUSTED_PROXY_COUNT > 0 else ["--forwarded-allow-ips", ""]
 
 
 def _serve_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -113,7 +127,9 @@ def serve(argv: Sequence[str]) -> int:
     # production, plain HTTP without the opt-out) before the server takes a request.
     if settings.IS_PRODUCTION:
         _deploy_check_or_refuse()
-        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command(
+            "collectstatic", interactive=False, verbosity=0, ignore_patterns=STATIC_NOT_SERVED
+        )
     else:
         call_command("check")
     command = _serve_command(
