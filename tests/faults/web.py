@@ -209,6 +209,9 @@ def app_env_for_server(env: dict[str, str]) -> dict[str, str]:
         **env,
         "ISHIBASHI_ENVIRONMENT": "production",
         "ISHIBASHI_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The server answers plain HTTP on loopback: the documented opt-out of production's
+        # HTTPS-only defaults (deploy/README.md), which `serve` would otherwise refuse.
+        "ISHIBASHI_ALLOW_PLAIN_HTTP": "1",
         # The payment provider stays the sandbox: deposits succeed without a card network.
         "ISHIBASHI_ALLOW_SANDBOX_PAYMENTS_IN_PRODUCTION": "1",
         "PYTHONUNBUFFERED": "1",

@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
 from ninja.parser import Parser
@@ -80,6 +80,9 @@ api = IshibashiAPI(
     ),
     urls_namespace="api",
     parser=JsonOnlyParser(),
+    # Served from ninja's own static files (it is an installed app). No online validator: its
+    # badge would send the spec's address to swagger.io, which the page's CSP refuses anyway.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 

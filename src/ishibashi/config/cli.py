@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 USAGE = """usage: ishibashi COMMAND [options]
 
-  serve       run the web app under gunicorn (--host, --port, --workers)
+  serve       run the web app under gunicorn (--host, --port, --workers, --threads);
+              on the internet, only behind the reverse proxy of deploy/README.md
   worker      run deadline sweeps and background tasks (--once, --interval)
   demo        migrate, load the demo marketplace, run web + worker (Ctrl-C stops both)
   seed-demo   load the demo marketplace into the configured database (idempotent)
@@ -44,16 +45,36 @@ def _control_socket_args(port: int) -> list[str]:
     return ["--control-socket", str(path)]
 
 
-def _serve_command(*, host: str, port: int, workers: int) -> list[str]:
+# django-ninja's source maps and the Redoc viewer the API does not use: 7 MB that whitenoise
+# would compress twice (gzip, brotli) at every production start, for nothing.
+STATIC_NOT_SERVED = ["*.map", "redoc.standalone.js"]
+
+
+def _serve_command(*, host: str, port: int, workers: int, threads: int) -> list[str]:
+    """gunicorn with threaded workers: a connection waits for its request in a thread of its
+    own, so one slow client holds one thread, not a whole worker (issue #11). A client that
+    trickles its headers still holds its thread; only the reverse proxy, which reads whole
+    requests before passing them on, takes that away (deploy/nginx.conf)."""
     return [
         sys.executable, "-m", "gunicorn", "ishibashi.config.wsgi:application",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
         "--access-logfile", "-",
         "--graceful-timeout", "10",
         "--timeout", "60",
         *_control_socket_args(port),
+        *_forwarded_args(),
     ]  # fmt: skip
+
+
+def _forwarded_args() -> list[str]:
+    """With no trusted proxy (ISHIBASHI_TRUSTED_PROXY_COUNT=0), gunicorn believes nobody's
+    X-Forwarded-Proto either; its default believes any process on loopback."""
+    from django.conf import settings
+
+    return [] if settings.TRUSTED_PROXY_COUNT > 0 else ["--forwarded-allow-ips", ""]
 
 
 def _serve_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -61,7 +82,39 @@ def _serve_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("ISHIBASHI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    # Each thread may hold a database connection: workers × threads of them at most.
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("ISHIBASHI_WEB_THREADS", "4"))
+    )
     return parser.parse_args(argv)
+
+
+def _deploy_check_or_refuse() -> None:
+    """Production starts only when `check --deploy --fail-level WARNING` passes.
+
+    Its notices (ishibashi.I001, I002) are printed; a warning or an error is one line on stderr
+    through main() (ImproperlyConfigured), naming each problem, and exit code 2.
+    """
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=True, fail_level="WARNING")
+    except SystemCheckError:
+        from django.conf import settings
+
+        problems = [
+            f"{message.id}: {str(message.msg).split('. ')[0].rstrip('.')}"
+            for message in checks.run_checks(include_deployment_checks=True)
+            if message.level >= checks.WARNING and message.id not in settings.SILENCED_SYSTEM_CHECKS
+        ]
+        raise ImproperlyConfigured(
+            "refusing to start in production, `ishibashi check --deploy` found: "
+            + "; ".join(problems)
+            + " (see deploy/README.md)"
+        ) from None
 
 
 def serve(argv: Sequence[str]) -> int:
@@ -71,11 +124,17 @@ def serve(argv: Sequence[str]) -> int:
     from django.core.management import call_command
 
     # System checks refuse unsafe configurations (e.g. the sandbox payment provider in
-    # production) before the server takes a request, and print their warnings.
-    call_command("check")
+    # production, plain HTTP without the opt-out) before the server takes a request.
     if settings.IS_PRODUCTION:
-        call_command("collectstatic", interactive=False, verbosity=0)
-    command = _serve_command(host=args.host, port=args.port, workers=args.workers)
+        _deploy_check_or_refuse()
+        call_command(
+            "collectstatic", interactive=False, verbosity=0, ignore_patterns=STATIC_NOT_SERVED
+        )
+    else:
+        call_command("check")
+    command = _serve_command(
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads
+    )
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces this process
 
@@ -91,7 +150,11 @@ def demo(argv: Sequence[str]) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     users = seed_demo()
     children = [
-        subprocess.Popen(_serve_command(host=args.host, port=args.port, workers=args.workers)),
+        subprocess.Popen(
+            _serve_command(
+                host=args.host, port=args.port, workers=args.workers, threads=args.threads
+            )
+        ),
         subprocess.Popen([sys.executable, "-m", "ishibashi.config.cli", "worker"]),
     ]
     host = "localhost" if args.host in {"127.0.0.1", "0.0.0.0"} else args.host  # noqa: S104

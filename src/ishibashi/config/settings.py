@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Its docs viewer (/api/v1/docs) then uses its own static Swagger UI instead of a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "ishibashi.core",
@@ -231,14 +233,42 @@ MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# HTTPS. Production is HTTPS-only by default: plain HTTP is redirected, HSTS is sent and cookies
+# are Secure; `ishibashi serve` refuses to start while `check --deploy` warns (deploy/README.md).
+# ISHIBASHI_ALLOW_PLAIN_HTTP=1 opts out, for a test rig on loopback only (the fault suite).
+ALLOW_PLAIN_HTTP = env_bool("ISHIBASHI_ALLOW_PLAIN_HTTP", default=False)
+HTTPS_ONLY = IS_PRODUCTION and not ALLOW_PLAIN_HTTP
+# Reverse-proxy hops in front of the app (nginx: 1). Their X-Forwarded-For names the client
+# (core.client_address) and their X-Forwarded-Proto says whether it came over HTTPS; with none,
+# both headers are the client's own words and ignored.
+TRUSTED_PROXY_COUNT = int(os.environ.get("ISHIBASHI_TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("ISHIBASHI_TRUSTED_PROXY_COUNT must be 0 or more")
+if TRUSTED_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+# Load balancers and the operator's own probes ask for the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("ISHIBASHI_HSTS_SECONDS", str(365 * 24 * 3600) if HTTPS_ONLY else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("ISHIBASHI_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("ISHIBASHI_SECURE_COOKIES", default=IS_PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("ISHIBASHI_SECURE_COOKIES", default=HTTPS_ONLY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if IS_PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("ISHIBASHI_HSTS_SECONDS", "0"))
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for HSTS preload. Joining the browsers' preload list binds the whole
+    # registered domain, not just this app, and takes months to undo: the domain owner's
+    # decision (ISHIBASHI_HSTS_PRELOAD=1), not a default.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+if IS_PRODUCTION and ALLOW_PLAIN_HTTP:
+    # The operator said plain HTTP on purpose; ishibashi.I002 says so at every start instead of
+    # Django's four HTTPS warnings (HSTS, redirect, session and CSRF cookies).
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # Bodies beyond these limits are refused before a view runs (uploads get their own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -348,7 +378,10 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
     },
-    "filters": {"request_id": {"()": "ishibashi.core.request_ids.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ishibashi.core.request_ids.RequestIdFilter"},
+        "oversized_request": {"()": "ishibashi.core.bad_requests.OversizedRequestLogFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -361,5 +394,11 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The task worker logs every empty poll at INFO; only problems are worth a line.
         "django_tasks_db": {"level": "WARNING"},
+        # A body too large or with too many fields, from anyone: one WARNING line, no traceback
+        # (core/bad_requests.py).
+        **{
+            f"django.security.{name}": {"filters": ["oversized_request"]}
+            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+        },
     },
 }

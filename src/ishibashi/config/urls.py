@@ -21,5 +21,7 @@ urlpatterns = [
     path("operator/admin/", admin.site.urls),
 ]
 
+# A body too large or unreadable: 413/400 in the API's shape or a short page (core/bad_requests).
+handler400 = "ishibashi.core.bad_requests.bad_request"
 # An unreachable database outside a view (say, saving the session) answers 503, not 500.
 handler500 = "ishibashi.core.middleware.database_unavailable_or_500"

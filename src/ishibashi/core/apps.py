@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "ishibashi.core"
     label = "core"
+
+    def ready(self) -> None:
+        from ishibashi.core import checks  # noqa: F401  (registers the system checks)

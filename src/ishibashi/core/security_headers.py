@@ -5,8 +5,8 @@ Pages load scripts and styles from this site only (htmx and site.css are served 
 nothing inline, no plugins, never framed. A downloaded file is sandboxed, so even if a browser
 showed it, it could run nothing. Whatever answers for a logged-in reader, and every download,
 is `Cache-Control: private, no-store`: a shared computer's back button or a proxy must not show
-one person's contract to the next. The API's own answers are JSON and its docs viewer is the
-API's concern (docs/security notes in docs/api.md), so /api/ pages get no page policy.
+one person's contract to the next. The API's docs viewer (/api/v1/docs) is a page like the
+others: Swagger UI comes from django-ninja's own static files, never a CDN, under the same policy.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class SecurityHeadersMiddleware:
         if is_download:
             response["Content-Security-Policy"] = DOWNLOAD_POLICY
             response["Cache-Control"] = "private, no-store"
-        elif kind.startswith("text/html") and not request.path.startswith("/api/"):
+        elif kind.startswith("text/html"):
             response.setdefault("Content-Security-Policy", PAGE_POLICY)
         user = getattr(request, "user", None)
         private = (user is not None and user.is_authenticated) or "Authorization" in request.headers

@@ -22,7 +22,7 @@ def test_an_operator_override_runs_the_sandbox_with_a_warning(settings):
 
     assert get_provider().name == "sandbox"
     ids = {message.id for message in run_checks()}
-    assert "ishibashi.W001" in ids
+    assert "ishibashi.I001" in ids
     assert "ishibashi.E001" not in ids
 
 
@@ -30,4 +30,4 @@ def test_development_uses_the_sandbox_silently(settings):
     settings.IS_PRODUCTION = False
 
     assert get_provider().name == "sandbox"
-    assert not {m.id for m in run_checks()} & {"ishibashi.E001", "ishibashi.W001"}
+    assert not {m.id for m in run_checks()} & {"ishibashi.E001", "ishibashi.I001"}
