@@ -241,9 +241,14 @@ HTTPS_ONLY = IS_PRODUCTION and not ALLOW_PLAIN_HTTP
 # Reverse-proxy hops in front of the app (nginx: 1). Their X-Forwarded-For names the client
 # (core.client_address) and their X-Forwarded-Proto says whether it came over HTTPS; with none,
 # both headers are the client's own words and ignored.
-TRUSTED_PROXY_COUNT = int(os.environ.get("ISHIBASHI_TRUSTED_PROXY_COUNT", "0"))
-if TRUSTED_PROXY_COUNT < 0:
-    raise ImproperlyConfigured("ISHIBASHI_TRUSTED_PROXY_COUNT must be 0 or more")
+try:
+    TRUSTED_PROXY_COUNT = int(os.environ.get("ISHIBASHI_TRUSTED_PROXY_COUNT", "0"))
+except ValueError:
+    TRUSTED_PROXY_COUNT = -1
+if not 0 <= TRUSTED_PROXY_COUNT <= 10:
+    raise ImproperlyConfigured("ISHIBASHI_TRUSTED_PROXY_COUNT must be a whole number from 0 to 10")
+# The header those proxies append the client's address to (core.client_address).
+FORWARDED_FOR_HEADER = os.environ.get("ISHIBASHI_FORWARDED_FOR_HEADER", "X-Forwarded-For")
 if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
@@ -293,16 +298,6 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 )
 # Links in e-mails need an absolute address; requests know theirs, the worker does not.
 SITE_URL = os.environ.get("ISHIBASHI_SITE_URL", "http://localhost:8000")
-
-# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
-# (nginx in deploy/ is one). 0 trusts no header: a client could write any address into it.
-try:
-    TRUSTED_PROXY_COUNT = int(os.environ.get("ISHIBASHI_TRUSTED_PROXY_COUNT", "0"))
-except ValueError:
-    TRUSTED_PROXY_COUNT = -1
-if not 0 <= TRUSTED_PROXY_COUNT <= 10:
-    raise ImproperlyConfigured("ISHIBASHI_TRUSTED_PROXY_COUNT must be a whole number from 0 to 10")
-FORWARDED_FOR_HEADER = os.environ.get("ISHIBASHI_FORWARDED_FOR_HEADER", "X-Forwarded-For")
 
 # Money rules, snapshotted onto each contract when it is signed (basis points: 1000 = 10 %).
 PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1000"))
