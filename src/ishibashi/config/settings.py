@@ -124,6 +124,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A staff session reaches nothing before its second factor (accounts/gate.py).
+    "ishibashi.accounts.gate.SecondFactorGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A retried money action with the same Idempotency-Key gets the first answer (core).
     "ishibashi.core.idempotency.IdempotencyKeyMiddleware",

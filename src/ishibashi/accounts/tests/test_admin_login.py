@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from conftest import STRONG_PASSWORD
+from conftest import STRONG_PASSWORD, log_in
 from ishibashi.accounts.services import user_authenticate
 from ishibashi.core import limits
 from ishibashi.core.errors import ApplicationError
@@ -12,11 +12,10 @@ ADMIN_LOGIN = "/operator/admin/login/"
 
 
 @pytest.fixture
-def staff(make_user):
-    user = make_user(email="ops@example.jp")
-    user.is_staff = True
+def staff(make_staff):
+    user = make_staff(email="ops@example.jp")
     user.is_superuser = True
-    user.save(update_fields=["is_staff", "is_superuser"])
+    user.save(update_fields=["is_superuser"])
     return user
 
 
@@ -71,8 +70,7 @@ def test_a_logged_in_person_who_is_not_staff_gets_a_404_not_a_redirect_loop(make
 
 
 def test_the_admin_password_change_is_the_throttled_password_page(staff):
-    web = Client()
-    web.force_login(staff)
+    web = log_in(Client(), staff)
 
     response = web.get("/operator/admin/password_change/")
 
