@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from conftest import STRONG_PASSWORD, log_in
+from ishibashi.accounts.models import TotpDevice
 from ishibashi.accounts.services import user_authenticate
 from ishibashi.core import limits
 from ishibashi.core.errors import ApplicationError
@@ -76,3 +77,23 @@ def test_the_admin_password_change_is_the_throttled_password_page(staff):
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/"
+
+
+def test_an_operator_can_reset_a_colleagues_app_and_never_sees_its_secret(staff, make_staff):
+    # given: a colleague who lost both phone and recovery codes
+    colleague = make_staff(email="colleague@example.jp")
+    device = TotpDevice.objects.get(user=colleague)
+    web = log_in(Client(), staff)
+
+    # when
+    page = web.get(f"/operator/admin/accounts/totpdevice/{device.pk}/change/")
+    deleted = web.post(f"/operator/admin/accounts/totpdevice/{device.pk}/delete/", {"post": "yes"})
+
+    # then: the colleague is asked to enrol again at their next log-in
+    assert page.status_code == 200
+    assert device.secret not in page.content.decode()
+    assert deleted.status_code == 302
+    assert not TotpDevice.objects.filter(user=colleague).exists()
+    again = Client()
+    again.force_login(colleague)
+    assert again.get("/accounts/two-factor/")["Location"].startswith("/accounts/security/")
