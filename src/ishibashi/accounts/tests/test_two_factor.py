@@ -7,6 +7,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from conftest import STRONG_PASSWORD, log_in, totp_code
 from ishibashi.accounts.models import ApiToken, RecoveryCode, SecondFactorFailure, TotpDevice
@@ -15,10 +16,13 @@ from ishibashi.accounts.services import (
     second_factor_verify,
     totp_enrolment_start,
 )
+from ishibashi.accounts.services.two_factor import WRONG_CODE
 from ishibashi.core import limits
 from ishibashi.core.errors import ApplicationError
 
 BOOKS_PAGE = "/operations/books/"
+with translation.override("ja"):
+    WRONG_CODE_JA = str(WRONG_CODE)
 BOOKS_API = "/api/v1/operations/books"
 ADMIN = "/operator/admin/"
 
@@ -153,7 +157,7 @@ def test_a_staff_log_in_asks_for_the_code_then_lets_in(make_staff):
 
     # then
     assert wrong.status_code == 200
-    assert "The code is incorrect." in wrong.content.decode()
+    assert WRONG_CODE_JA in wrong.content.decode()
     assert right["Location"] == BOOKS_PAGE
     assert web.get(BOOKS_PAGE).status_code == 200
 
@@ -236,7 +240,7 @@ def test_a_right_password_does_not_clear_the_code_failures(make_staff):
     last = web.post("/accounts/two-factor/", {"code": "123456"})
     after = web.post("/accounts/two-factor/", {"code": totp_code(staff)})
 
-    assert "locked" in last.content.decode()
+    assert "ロックしました" in last.content.decode()
     assert after.status_code == 200
     assert web.get(BOOKS_PAGE).status_code == 302
 
@@ -306,7 +310,7 @@ def test_a_wrong_first_code_is_counted_and_enrolment_stays_pending(make_staff):
     response = web.post("/accounts/security/", {"code": "000000"})
 
     assert response.status_code == 200
-    assert "The code is incorrect." in response.content.decode()
+    assert WRONG_CODE_JA in response.content.decode()
     assert TotpDevice.objects.get(user=staff).confirmed_at is None
     assert SecondFactorFailure.objects.filter(user=staff).count() == 1
     assert web.get(BOOKS_PAGE).status_code == 302
@@ -333,7 +337,7 @@ def test_turning_it_off_needs_a_code_and_sends_staff_back_to_enrolment(make_staf
     refused = web.post("/accounts/security/", {"code": "000000"})
     turned_off = web.post("/accounts/security/", {"code": totp_code(staff)})
 
-    assert "The code is incorrect." in refused.content.decode()
+    assert WRONG_CODE_JA in refused.content.decode()
     assert turned_off["Location"] == "/accounts/security/"
     assert not TotpDevice.objects.filter(user=staff, confirmed_at__isnull=False).exists()
     assert RecoveryCode.objects.filter(user=staff).count() == 0
@@ -369,7 +373,7 @@ def test_a_recovery_code_works_once(make_staff):
     # then
     assert first.status_code == 302
     assert again.status_code == 200
-    assert "The code is incorrect." in again.content.decode()
+    assert WRONG_CODE_JA in again.content.decode()
     assert RecoveryCode.objects.filter(user=staff, used_at__isnull=False).count() == 1
     assert web.get(BOOKS_PAGE).status_code == 302
 
