@@ -51,6 +51,54 @@ def make_user(db: None) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def make_staff(make_user: Callable[..., Any]) -> Callable[..., Any]:
+    """A staff member with an authenticator app enrolled (through the real services); the test
+    plays the phone with totp_code. enrolled=False: staff who have not set it up yet."""
+    from ishibashi.accounts.services import totp_enrolment_confirm, totp_enrolment_start
+
+    def make(*, enrolled: bool = True, **fields: Any) -> Any:
+        fields.setdefault("email", None)
+        user = make_user(**fields)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        if enrolled:
+            totp_enrolment_start(user=user)
+            # The previous step's code: the test's first code (the current step) is then unused.
+            totp_enrolment_confirm(
+                user=user, code=totp_code(user, steps_from_now=-1), ip_address=None
+            )
+        return user
+
+    return make
+
+
+def totp_code(user: Any, *, steps_from_now: int = 0) -> str:
+    """The code the person's authenticator app shows (the clock is core.clock's)."""
+    import pyotp
+
+    from ishibashi.accounts.models import TotpDevice
+    from ishibashi.core import clock
+
+    device = TotpDevice.objects.get(user=user)
+    return str(pyotp.TOTP(device.secret).at(clock.now(), counter_offset=steps_from_now))
+
+
+def log_in(client: Client, user: Any) -> Client:
+    """force_login; for staff with an app enrolled, also the mark the second-factor page leaves
+    on the session (what a person who typed their code has). The production gate is unchanged."""
+    from ishibashi.accounts.gate import SESSION_KEY, second_factor_mark
+    from ishibashi.accounts.selectors import totp_device_get_confirmed
+
+    client.force_login(user)
+    device = totp_device_get_confirmed(user=user)
+    if user.is_staff and device is not None:
+        session = client.session
+        session[SESSION_KEY] = second_factor_mark(device)
+        session.save()
+    return client
+
+
+@pytest.fixture
 def api() -> Client:
     """A client for JSON calls: api.post(path, data) sends JSON."""
     return Client(enforce_csrf_checks=True)
@@ -61,7 +109,8 @@ def token_for(db: None) -> Callable[[Any], str]:
     from ishibashi.accounts.services import api_token_create
 
     def issue(user: Any) -> str:
-        return api_token_create(user=user, name="test").secret
+        # As POST /auth/token with the code (or a page after it) mints staff tokens.
+        return api_token_create(user=user, name="test", second_factor_verified=user.is_staff).secret
 
     return issue
 

@@ -81,6 +81,11 @@ class TokenRequestIn(BodyIn):
     email: str
     password: str
     name: str = "API"
+    otp_code: str | None = Field(
+        None,
+        description="Staff accounts only, and required for them: the current 6-digit code from "
+        "the authenticator app, or an unused recovery code.",
+    )
 
 
 class TokenCreateIn(BodyIn):
@@ -94,6 +99,14 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    second_factor_verified: bool
+
+
+class TwoFactorOut(Schema):
+    required: bool = Field(description="Whether this account must use a second factor (staff).")
+    enabled: bool
+    confirmed_at: datetime | None
+    recovery_codes_left: int
 
 
 class TokenIssuedOut(TokenOut):
@@ -148,6 +161,7 @@ def _token_out(issued: services.IssuedApiToken) -> dict[str, object]:
         "created_at": token.created_at,
         "last_used_at": token.last_used_at,
         "revoked_at": token.revoked_at,
+        "second_factor_verified": token.second_factor_verified,
         "token": issued.secret,
     }
 
@@ -167,11 +181,20 @@ def signup_endpoint(request: HttpRequest, payload: SignupIn) -> Status[User]:
 
 @auth_router.post("/token", response={201: TokenIssuedOut, **ERRORS}, summary="Get an API token")
 def token_endpoint(request: HttpRequest, payload: TokenRequestIn) -> Status[dict[str, object]]:
-    """Exchange e-mail and password for a bearer token; failed tries count toward the lock-out."""
+    """Exchange e-mail and password for a bearer token; failed tries count toward the lock-out.
+
+    Staff also send `otp_code` (wrong codes count toward the second factor's own lock-out)."""
+    ip_address = client_ip(request)
     user = services.user_authenticate(
-        email=payload.email, password=payload.password, ip_address=client_ip(request)
+        email=payload.email, password=payload.password, ip_address=ip_address
     )
-    return Status(201, _token_out(services.api_token_create(user=user, name=payload.name)))
+    verified = services.second_factor_check_for_token(
+        user=user, otp_code=payload.otp_code, ip_address=ip_address
+    )
+    issued = services.api_token_create(
+        user=user, name=payload.name, second_factor_verified=verified
+    )
+    return Status(201, _token_out(issued))
 
 
 @auth_router.post(
@@ -237,13 +260,31 @@ def me_tokens_endpoint(request: HttpRequest) -> list[ApiToken]:
 def me_token_create_endpoint(
     request: HttpRequest, payload: TokenCreateIn
 ) -> Status[dict[str, object]]:
-    issued = services.api_token_create(user=request_user(request), name=payload.name)
+    user = request_user(request)
+    # Staff reach this only with a session or token that passed the second factor (user_auth).
+    issued = services.api_token_create(
+        user=user, name=payload.name, second_factor_verified=selectors.second_factor_required(user)
+    )
     return Status(201, _token_out(issued))
 
 
 @me_router.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS})
 def me_token_revoke_endpoint(request: HttpRequest, token_id: int) -> ApiToken:
     return services.api_token_revoke(user=request_user(request), token_id=token_id)
+
+
+@me_router.get("/two-factor", response={200: TwoFactorOut, **ERRORS}, summary="Two-factor status")
+def me_two_factor_endpoint(request: HttpRequest) -> dict[str, object]:
+    """Whether two-factor authentication is on. Enrolment and turning it off are on the security
+    page (a QR code for a person's phone; see docs/api.md)."""
+    user = request_user(request)
+    device = selectors.totp_device_get_confirmed(user=user)
+    return {
+        "required": selectors.second_factor_required(user),
+        "enabled": device is not None,
+        "confirmed_at": device.confirmed_at if device else None,
+        "recovery_codes_left": selectors.recovery_codes_left(user=user),
+    }
 
 
 @users_router.get("/{user_id}", response={200: PublicUserOut, **ERRORS})

@@ -137,3 +137,29 @@ class ApiTokenCreateForm(forms.Form):
         max_length=limits.API_TOKEN_NAME_LENGTH_MAX * 2,
         help_text=_("What will use it, e.g. “会計ソフト連携”."),
     )
+
+
+class SecondFactorForm(forms.Form):
+    """A code from the authenticator app (or, where allowed, a recovery code)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=limits.SECOND_FACTOR_CODE_LENGTH_MAX * 2,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+        help_text=_(
+            "The 6 digits your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
+
+
+class TotpConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=limits.SECOND_FACTOR_CODE_LENGTH_MAX * 2,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        help_text=_("The 6 digits the app shows after adding the account."),
+    )

@@ -1,4 +1,5 @@
-"""Users (one account may be client and worker), log-in failures and hashed API tokens."""
+"""Users (one account may be client and worker), log-in failures, hashed API tokens and the
+staff second factor (an authenticator app's codes, one-time recovery codes)."""
 
 from __future__ import annotations
 
@@ -120,6 +121,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Minted after the second factor (a staff log-in with its code, or a staff session or token
+    # that had passed it). Staff requests made with a token without it are refused.
+    second_factor_verified = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -130,3 +134,56 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TotpDevice(models.Model):
+    """An authenticator app (RFC 6238: 30-second steps, 6 digits), one per person.
+
+    Unconfirmed while enrolling: the secret is shown (QR and text) until a first code proves the
+    app has it; after that it is never shown again. A code is accepted once: `last_used_step`
+    is the time step of the newest code used, and only later steps pass.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed_at else "enrolling"
+        return f"{self.user} ({state})"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for when the phone is lost. Only its SHA-256 is stored (80 random bits,
+    so a leaked hash cannot be searched back to the code)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["user", "code_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'used' if self.used_at else 'unused'})"
+
+
+class SecondFactorFailure(models.Model):
+    """One wrong second-factor code; counted per person over a sliding window.
+
+    Separate from LoginFailure on purpose: a right password clears the password failures, and
+    whoever has the password could otherwise clear the code failures too, and guess on.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    ip_address = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -22,5 +22,7 @@ urlpatterns = [
     path("login/unlock/<str:token>/", views.login_unlock_view, name="login_unlock"),
     path("tokens/", views.api_tokens_view, name="api_tokens"),
     path("tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
+    path("two-factor/", views.two_factor_view, name="two_factor"),
+    path("security/", views.security_view, name="security"),
     path("users/<int:user_id>/", views.public_profile_view, name="public_profile"),
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+import segno
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -10,10 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ishibashi.accounts import forms, selectors, services
+from ishibashi.accounts import forms, gate, selectors, services
 from ishibashi.accounts.models import User
 from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError
@@ -82,7 +86,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _show_error(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(_safe_next(request, reverse("accounts:profile")))
+            next_url = _safe_next(request, reverse("accounts:profile"))
+            if selectors.second_factor_required(user):
+                # Staff: the password was step one; nothing else opens before the code.
+                return redirect(gate.second_factor_url(next_url))
+            return redirect(next_url)
     next_url = request.GET.get("next", "")
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
@@ -219,7 +227,12 @@ def api_tokens_view(request: HttpRequest) -> HttpResponse:
     issued = None
     if request.method == "POST" and form.is_valid():
         try:
-            issued = services.api_token_create(user=user, name=form.cleaned_data["name"])
+            # Staff reach this page only after the second factor (accounts.gate).
+            issued = services.api_token_create(
+                user=user,
+                name=form.cleaned_data["name"],
+                second_factor_verified=selectors.second_factor_required(user),
+            )
         except ApplicationError as error:
             _show_error(form, error)
         else:
@@ -242,3 +255,117 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
         return render(request, "accounts/_api_token_row.html", {"token": token})
     messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
     return redirect("accounts:api_tokens")
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "404.html", {"message": _("Not found.")}, status=404)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_view(request: HttpRequest) -> HttpResponse:
+    """Step two of a staff log-in: a code from the app, or a recovery code."""
+    user = _current_user(request)
+    if not selectors.second_factor_required(user):
+        return _not_found(request)
+    next_url = _safe_next(request, reverse("accounts:profile"))
+    if selectors.totp_device_get_confirmed(user=user) is None:
+        return redirect(f"{reverse('accounts:security')}?{urlencode({'next': next_url})}")
+    if gate.session_passed_second_factor(request, user):
+        return redirect(next_url)
+    form = forms.SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            use = services.second_factor_verify(
+                user=user, code=form.cleaned_data["code"], ip_address=client_ip(request)
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            device = selectors.totp_device_get_confirmed(user=user)
+            assert device is not None
+            gate.session_mark_second_factor(request, device)
+            if use.method == "recovery_code":
+                messages.warning(
+                    request,
+                    _(
+                        "You used a recovery code; %(left)d are left. If your phone is lost, "
+                        "turn two-factor off and set it up again on a new one."
+                    )
+                    % {"left": use.recovery_codes_left},
+                )
+            return redirect(next_url)
+    return render(request, "accounts/two_factor.html", {"form": form, "next": next_url})
+
+
+def _qr_svg(uri: str) -> str:
+    """The enrolment QR code as inline SVG: drawn here, so no script, no outside service, and
+    nothing the page's Content-Security-Policy refuses."""
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, border=4, dark="#000", light="#fff", title=_("QR code for your authenticator app")
+    )
+    return mark_safe(svg)  # noqa: S308 (segno's own markup around path data from our URI)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def security_view(request: HttpRequest) -> HttpResponse:
+    """Two-factor set-up for staff: enrol (QR, secret, first code, recovery codes) or turn off."""
+    user = _current_user(request)
+    if not selectors.second_factor_required(user):
+        return _not_found(request)
+    next_url = _safe_next(request, reverse("accounts:profile"))
+    device = selectors.totp_device_get_confirmed(user=user)
+    if device is not None:
+        if not gate.session_passed_second_factor(request, user):
+            return redirect(gate.second_factor_url(request.get_full_path()))
+        return _security_enabled(request, user)
+    pending = services.totp_enrolment_start(user=user)
+    form = forms.TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_enrolment_confirm(
+                user=user, code=form.cleaned_data["code"], ip_address=client_ip(request)
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            device = selectors.totp_device_get_confirmed(user=user)
+            assert device is not None
+            gate.session_mark_second_factor(request, device)
+            # Shown in this answer only: the codes are stored as hashes.
+            return render(
+                request, "accounts/security_codes.html", {"codes": codes, "next": next_url}
+            )
+    secret = pending.secret
+    context = {
+        "form": form,
+        "next": next_url,
+        "qr": _qr_svg(services.totp_provisioning_uri(device=pending)),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
+    return render(request, "accounts/security_enrol.html", context)
+
+
+def _security_enabled(request: HttpRequest, user: User) -> HttpResponse:
+    device = selectors.totp_device_get_confirmed(user=user)
+    form = forms.SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.totp_disable(
+                user=user, code=form.cleaned_data["code"], ip_address=client_ip(request)
+            )
+        except ApplicationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Two-factor authentication is off. Set it up again now to keep working."),
+            )
+            return redirect("accounts:security")
+    context = {
+        "form": form,
+        "device": device,
+        "codes_left": selectors.recovery_codes_left(user=user),
+    }
+    return render(request, "accounts/security.html", context)

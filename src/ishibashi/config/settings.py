@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -87,9 +88,21 @@ if IS_PRODUCTION and not ALLOWED_HOSTS:
         "ISHIBASHI_ALLOWED_HOSTS must name the site's host names in production (comma-separated)"
     )
 CSRF_TRUSTED_ORIGINS = env_list("ISHIBASHI_CSRF_TRUSTED_ORIGINS", [])
+# The operator area (console, admin, operator API) answers only from these networks (CIDRs,
+# comma-separated; the client address as core.client_address sees it); elsewhere it is a 404.
+# Empty: from anywhere (staff still need their password and second factor).
+OPERATOR_ALLOWED_NETWORKS = env_list("ISHIBASHI_OPERATOR_ALLOWED_NETWORKS", [])
+for _network in OPERATOR_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ISHIBASHI_OPERATOR_ALLOWED_NETWORKS: {_network!r} is not a network (say 10.0.0.0/8)"
+        ) from None
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, whose log-in is the site's throttled one (accounts/admin_site.py).
+    "ishibashi.accounts.apps.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -125,6 +138,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The operator area is a 404 outside ISHIBASHI_OPERATOR_ALLOWED_NETWORKS (operations).
+    "ishibashi.operations.middleware.OperatorNetworkMiddleware",
+    # A staff session reaches nothing before its second factor (accounts/gate.py).
+    "ishibashi.accounts.gate.SecondFactorGateMiddleware",
     # A delivery upload from anyone but the worker is refused before its body is read; it
     # runs before any view middleware (CSRF's reads a POST body).
     "ishibashi.contracts.upload_gate.DeliveryUploadGate",

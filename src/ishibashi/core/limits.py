@@ -25,6 +25,16 @@ LOGIN_BACKOFF_MAX = timedelta(minutes=15)
 # address that has not failed on it is still checked, so the owner's right password gets in.
 LOGIN_FAILURES_ACCOUNT_ALARM = 10
 LOGIN_UNLOCK_LINK_AGE = timedelta(hours=24)
+# Staff second factor. Five wrong codes per window: with a code valid for three 30-second
+# steps, guessing one takes about 10**6 / 3 / 5 windows of 15 minutes, some two years.
+SECOND_FACTOR_FAILURES_MAX = 5
+SECOND_FACTOR_FAILURE_WINDOW = timedelta(minutes=15)
+# A code from the step before or after the server's is accepted: phone clocks drift.
+TOTP_VALID_WINDOW_STEPS = 1
+TOTP_DIGITS = 6
+RECOVERY_CODES_COUNT = 10
+# Longer input is not a code; refusing it early keeps the hashing bounded.
+SECOND_FACTOR_CODE_LENGTH_MAX = 40
 
 # API tokens: a person has a few integrations, not hundreds.
 API_TOKENS_PER_USER_MAX = 20

@@ -14,8 +14,18 @@ from ishibashi.accounts.services.tokens import (
     IssuedApiToken,
     api_token_authenticate,
     api_token_create,
+    api_token_find_active,
     api_token_revoke,
     api_tokens_revoke_all,
+)
+from ishibashi.accounts.services.two_factor import (
+    SecondFactorUse,
+    second_factor_check_for_token,
+    second_factor_verify,
+    totp_disable,
+    totp_enrolment_confirm,
+    totp_enrolment_start,
+    totp_provisioning_uri,
 )
 from ishibashi.accounts.services.unlock import login_unlock, login_unlock_link_check
 from ishibashi.accounts.services.validation import normalize_email
@@ -24,8 +34,10 @@ __all__ = [
     "API_TOKEN_PREFIX",
     "PROFILE_FIELDS",
     "IssuedApiToken",
+    "SecondFactorUse",
     "api_token_authenticate",
     "api_token_create",
+    "api_token_find_active",
     "api_token_revoke",
     "api_tokens_revoke_all",
     "login_unlock",
@@ -34,6 +46,12 @@ __all__ = [
     "password_reset_confirm",
     "password_reset_link_check",
     "password_reset_request",
+    "second_factor_check_for_token",
+    "second_factor_verify",
+    "totp_disable",
+    "totp_enrolment_confirm",
+    "totp_enrolment_start",
+    "totp_provisioning_uri",
     "user_authenticate",
     "user_password_change",
     "user_profile_update",

@@ -39,7 +39,11 @@ class IssuedApiToken:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str) -> IssuedApiToken:
+def api_token_create(
+    *, user: User, name: str, second_factor_verified: bool = False
+) -> IssuedApiToken:
+    """A new token, shown once. `second_factor_verified`: minted by someone who passed the
+    second factor (a staff token without it is refused for everything; accounts.gate)."""
     if not name.strip():
         raise InvalidInput(
             _("Give the token a name, e.g. the tool that will use it."), field="name"
@@ -56,7 +60,11 @@ def api_token_create(*, user: User, name: str) -> IssuedApiToken:
         )
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=secret[:12], key_hash=_hash_token(secret)
+        user=user,
+        name=name,
+        prefix=secret[:12],
+        key_hash=_hash_token(secret),
+        second_factor_verified=second_factor_verified,
     )
     return IssuedApiToken(token=token, secret=secret)
 
@@ -73,7 +81,14 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
 
 
 def api_token_authenticate(*, secret: str) -> User | None:
-    """The user behind an active token, or None. Touches last_used_at at most once a minute."""
+    """The user behind an active token, or None."""
+    token = api_token_find_active(secret=secret)
+    return None if token is None else token.user
+
+
+def api_token_find_active(*, secret: str) -> ApiToken | None:
+    """The active token with this secret (its user loaded), or None. Touches last_used_at at
+    most once a minute."""
     if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 100:
         return None
     token = (
@@ -89,4 +104,4 @@ def api_token_authenticate(*, secret: str) -> User | None:
         or now - token.last_used_at >= limits.API_TOKEN_LAST_USED_RESOLUTION
     ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token

@@ -157,11 +157,9 @@ def test_withholding_is_shown_as_snapshotted(get, make_user, taro):
     assert get(taro, f"/contracts/{design.pk}").json()["withholding_applies"] is True
 
 
-def test_a_third_person_gets_404_and_an_operator_sees_it(get, make_user, contract):
+def test_a_third_person_gets_404_and_an_operator_sees_it(get, make_user, make_staff, contract):
     third = make_user(email="third@example.jp")
-    operator = make_user(email="ops@example.jp")
-    operator.is_staff = True
-    operator.save(update_fields=["is_staff"])
+    operator = make_staff(email="ops@example.jp")
 
     hidden = get(third, f"/contracts/{contract.pk}")
     hidden_events = get(third, f"/contracts/{contract.pk}/events")

@@ -51,11 +51,8 @@ def third(make_user):
 
 
 @pytest.fixture
-def operator(make_user):
-    staff = make_user(email="ops@example.jp", display_name="オペレーター")
-    staff.is_staff = True
-    staff.save(update_fields=["is_staff"])
-    return staff
+def operator(make_staff):
+    return make_staff(email="ops@example.jp", display_name="オペレーター")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from conftest import log_in
 from ishibashi.contracts.models import Contract
 from ishibashi.contracts.services import hiring
 from ishibashi.jobs import services
@@ -35,9 +36,7 @@ def contract(people) -> Contract:
 
 
 def _page(user, path):
-    web = Client()
-    web.force_login(user)
-    return web.get(path)
+    return log_in(Client(), user).get(path)
 
 
 def test_the_worker_sees_the_terms_and_is_told_to_wait_for_escrow(people, contract):
@@ -91,10 +90,8 @@ def test_a_stranger_gets_the_same_404_as_for_no_contract(people, contract):
     assert "発注 花子" not in stranger_sees.content.decode()
 
 
-def test_an_operator_may_read_a_contract(make_user, contract):
-    operator = make_user(email="operator@example.jp")
-    operator.is_staff = True
-    operator.save(update_fields=["is_staff"])
+def test_an_operator_may_read_a_contract(make_staff, contract):
+    operator = make_staff(email="operator@example.jp")
 
     assert _page(operator, f"/contracts/{contract.pk}/").status_code == 200
 

@@ -23,6 +23,7 @@ from django.test import Client
 from django.utils import translation
 from django.utils.html import escape
 
+from conftest import log_in
 from ishibashi.contracts import services as cs
 from ishibashi.contracts import views
 from ishibashi.contracts.models import (
@@ -78,11 +79,8 @@ def third(make_user):
 
 
 @pytest.fixture
-def operator(make_user):
-    user = make_user(email="operator@example.jp", display_name="審査 三郎")
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
+def operator(make_staff):
+    return make_staff(email="operator@example.jp", display_name="審査 三郎")
 
 
 @pytest.fixture
@@ -105,8 +103,7 @@ def _days_ja(count: int) -> str:
 
 def _web(user, *, language: str | None = None) -> Client:
     web = Client(HTTP_ACCEPT_LANGUAGE=language) if language else Client()
-    web.force_login(user)
-    return web
+    return log_in(web, user)
 
 
 def _url(contract: Contract, suffix: str = "") -> str:

@@ -5,15 +5,13 @@ import json
 from django.db import connection, transaction
 from django.test import Client
 
+from conftest import log_in
 from ishibashi.ledger import services as ledger
 from ishibashi.ledger.models import AccountKind, LedgerAccount, Transfer
 
 
-def _staff(make_user):
-    user = make_user(email="ops@example.jp")
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
+def _staff(make_staff):
+    return make_staff(email="ops@example.jp")
 
 
 def _deposit(user, amount=10_000, key="d1"):
@@ -21,9 +19,9 @@ def _deposit(user, amount=10_000, key="d1"):
         ledger.deposit_credit(user=user, amount_jpy=amount, idempotency_key=key, reference="test")
 
 
-def test_staff_see_balanced_books(make_user, token_for):
+def test_staff_see_balanced_books(make_user, make_staff, token_for):
     _deposit(make_user())
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(_staff(make_user))}"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(_staff(make_staff))}"}
 
     body = Client().get("/api/v1/operations/books", **auth).json()
 
@@ -32,7 +30,7 @@ def test_staff_see_balanced_books(make_user, token_for):
     assert body["problems"] == []
 
 
-def test_the_page_names_the_account_whose_cache_drifted(make_user):
+def test_the_page_names_the_account_whose_cache_drifted(make_user, make_staff):
     client = make_user()
     _deposit(client)
     wallet = LedgerAccount.objects.get(owner=client, kind=AccountKind.WALLET)
@@ -41,8 +39,7 @@ def test_the_page_names_the_account_whose_cache_drifted(make_user):
             "UPDATE ledger_ledgeraccount SET balance_jpy = balance_jpy + 1 WHERE id = %s",
             [wallet.pk],
         )
-    web = Client()
-    web.force_login(_staff(make_user))
+    web = log_in(Client(), _staff(make_staff))
 
     text = web.get("/operations/books/").content.decode()
 
@@ -62,11 +59,11 @@ def test_people_who_are_not_staff_get_nothing(make_user, token_for):
     assert Client().get("/operations/books/").status_code == 404
 
 
-def test_an_adjustment_needs_a_reason_and_is_booked_balanced(make_user, token_for):
+def test_an_adjustment_needs_a_reason_and_is_booked_balanced(make_user, make_staff, token_for):
     client = make_user()
     _deposit(client)
     wallet = LedgerAccount.objects.get(owner=client, kind=AccountKind.WALLET)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(_staff(make_user))}"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(_staff(make_staff))}"}
 
     refused = Client().post(
         "/api/v1/operations/adjustments",
