@@ -22,7 +22,10 @@ STRONG_PASSWORD = "hashi-wo-tataku-2026"
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
-    """Create a person through user_signup, as a real sign-up would."""
+    """Create a person through user_signup, as a real sign-up would.
+
+    The address counts as confirmed (`email_verified=False` for a person who has not opened
+    the link yet): only tests about verification need unverified people."""
     from ishibashi.accounts.services import user_signup
 
     counter = {"n": 0}
@@ -34,6 +37,7 @@ def make_user(db: None) -> Callable[..., Any]:
         display_name: str = "テスト 太郎",
         is_client: bool = True,
         is_worker: bool = True,
+        email_verified: bool = True,
         **fields: Any,
     ) -> Any:
         counter["n"] += 1
@@ -43,6 +47,7 @@ def make_user(db: None) -> Callable[..., Any]:
             display_name=display_name,
             is_client=is_client,
             is_worker=is_worker,
+            email_verified=email_verified,
             **fields,
         )
 
