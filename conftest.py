@@ -92,14 +92,37 @@ def _database_url_of_test_db() -> str:
 
 
 @pytest.fixture(scope="session")
+def app_server_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's ISHIBASHI_VAR_DIR; its mail lands in `mail/` (the file e-mail backend)."""
+    return tmp_path_factory.mktemp("server-var")
+
+
+def mailed_link(mail_dir: Path, to: str, path: str) -> str:
+    """The newest link containing `path` in the mail the server sent to `to` (site-relative)."""
+    import email
+    import email.policy
+
+    found = ""
+    for mail_file in sorted(mail_dir.glob("*.log"), key=lambda f: f.stat().st_mtime):
+        for raw in mail_file.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            message = email.message_from_bytes(raw.strip(), policy=email.policy.default)
+            body = message.get_body(("plain",)) if message["To"] == to else None
+            for line in body.get_content().splitlines() if body is not None else []:
+                if path in line:
+                    found = path + line.split(path, 1)[1].strip()
+    assert found, f"no mail to {to} with a link to {path}"
+    return found
+
+
+@pytest.fixture(scope="session")
 def app_server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None, django_db_blocker: Any, app_server_var: Path
 ) -> Iterator[str]:
     """The app under gunicorn (the production server), on the test database."""
     with django_db_blocker.unblock():
         database_url = _database_url_of_test_db()
     port = _free_port()
-    var_dir = tmp_path_factory.mktemp("server-var")
+    var_dir = app_server_var
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
