@@ -23,7 +23,10 @@ STRONG_PASSWORD = "hashi-wo-tataku-2026"
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
-    """Create a person through user_signup, as a real sign-up would."""
+    """Create a person through user_signup, as a real sign-up would.
+
+    The address counts as confirmed (`email_verified=False` for a person who has not opened
+    the link yet): only tests about verification need unverified people."""
     from ishibashi.accounts.services import user_signup
 
     counter = {"n": 0}
@@ -35,6 +38,7 @@ def make_user(db: None) -> Callable[..., Any]:
         display_name: str = "テスト 太郎",
         is_client: bool = True,
         is_worker: bool = True,
+        email_verified: bool = True,
         **fields: Any,
     ) -> Any:
         counter["n"] += 1
@@ -44,6 +48,7 @@ def make_user(db: None) -> Callable[..., Any]:
             display_name=display_name,
             is_client=is_client,
             is_worker=is_worker,
+            email_verified=email_verified,
             **fields,
         )
 
@@ -162,6 +167,29 @@ def app_mail(app_var_dir: Path) -> Callable[[], list[str]]:
         return bodies
 
     return sent
+
+
+@pytest.fixture(scope="session")
+def app_server_var(app_var_dir: Path) -> Path:
+    """The server's ISHIBASHI_VAR_DIR; its mail lands in `mail/` (the file e-mail backend)."""
+    return app_var_dir
+
+
+def mailed_link(mail_dir: Path, to: str, path: str) -> str:
+    """The newest link containing `path` in the mail the server sent to `to` (site-relative)."""
+    import email
+    import email.policy
+
+    found = ""
+    for mail_file in sorted(mail_dir.glob("*.log"), key=lambda f: f.stat().st_mtime):
+        for raw in mail_file.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            message = email.message_from_bytes(raw.strip(), policy=email.policy.default)
+            body = message.get_body(("plain",)) if message["To"] == to else None
+            for line in body.get_content().splitlines() if body is not None else []:
+                if path in line:
+                    found = path + line.split(path, 1)[1].strip()
+    assert found, f"no mail to {to} with a link to {path}"
+    return found
 
 
 @pytest.fixture(scope="session")

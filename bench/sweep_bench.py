@@ -556,12 +556,14 @@ def build(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     clients = [
         user_signup(email=f"sweep-client{i}@example.jp", password="sweep-bench-client-2026",
-                    display_name=f"発注 {i}", is_client=True, is_worker=False)
+                    display_name=f"発注 {i}", is_client=True, is_worker=False,
+                    email_verified=True)
         for i in range(payload["clients"])
     ]  # fmt: skip
     workers = [
         user_signup(email=f"sweep-worker{i}@example.jp", password="sweep-bench-worker-2026",
-                    display_name=f"受注 {i}", is_client=False, is_worker=True)
+                    display_name=f"受注 {i}", is_client=False, is_worker=True,
+                    email_verified=True)
         for i in range(payload["workers"])
     ]  # fmt: skip
     phases["users"] = round(time.monotonic() - started, 1)

@@ -27,6 +27,7 @@ def bearer(db):
         display_name="fuzz",
         is_client=True,
         is_worker=True,
+        email_verified=True,
     )
     return api_token_create(user=user, name="fuzz").secret
 

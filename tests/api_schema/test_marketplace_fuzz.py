@@ -56,6 +56,7 @@ def world(db, settings, tmp_path):
             display_name=email.split("@")[0],
             is_client=True,
             is_worker=True,
+            email_verified=True,
         )
 
     fuzz, other = person("fuzz@example.jp"), person("other@example.jp")

@@ -1,32 +1,73 @@
-"""In real Chromium against gunicorn: sign up, log out, log in again."""
+"""In real Chromium against gunicorn: sign up, confirm the address from the mail, post a job,
+log out, log in again."""
 
 import re
 
 import pytest
 
-from conftest import STRONG_PASSWORD
+from conftest import STRONG_PASSWORD, mailed_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_sign_up_log_out_and_log_in_again(page):
+def test_sign_up_confirm_the_address_post_a_job_log_out_and_log_in_again(page, app_server_var):
+    import datetime as dt
+
+    from ishibashi.jobs.services import today
+
     # given: the Japanese home page
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "ja"
     page.get_by_role("link", name="会員登録").first.click()
 
-    # when: a worker signs up
+    # when: a client and worker signs up
     page.get_by_label("表示名").fill("田中 美咲")
     page.get_by_label("メールアドレス").fill("misaki@example.jp")
     page.get_by_label("パスワード").fill(STRONG_PASSWORD)
     page.get_by_label("個人").check()
+    page.locator("input[name=roles][value=client]").check()
     page.locator("input[name=roles][value=worker]").check()
     page.get_by_role("button", name="会員登録").click()
 
-    # then: logged in, on the profile
+    # then: "check your inbox", not logged in yet
+    assert page.get_by_test_id("signup-sent").inner_text() == "受信箱を確認してください"
+    assert page.get_by_test_id("nav-profile").count() == 0
+
+    # when: she opens the link from the mail; opening it confirms nothing until the button
+    link = mailed_link(app_server_var / "mail", "misaki@example.jp", "/accounts/verify-email/")
+    page.goto(link)
+    page.get_by_test_id("verify-email-confirm").click()
+
+    # then: asked to log in, and after it no banner asks for the confirmation
+    page.wait_for_url(re.compile(r"/accounts/login/$"))
+    assert "メールアドレスを確認しました" in page.get_by_role("status").first.inner_text()
+    page.get_by_label("メールアドレス").fill("misaki@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(re.compile(r"/accounts/profile/$"))
     assert page.get_by_test_id("profile-name").inner_text() == "田中 美咲"
     assert page.get_by_test_id("nav-profile").inner_text() == "田中 美咲"
+    assert page.get_by_test_id("email-unverified-banner").count() == 0
+
+    # when: she posts a job
+    page.get_by_test_id("nav-post-job").click()
+    page.get_by_label("タイトル").fill("ロゴデザインの作成")
+    page.get_by_label("依頼内容").fill("新しいカフェのロゴを作成してください。")
+    page.get_by_label("カテゴリ").select_option("server_infrastructure")
+    page.get_by_label("契約形態").select_option("fixed")
+    page.get_by_label("予算の下限（円）").fill("30000")
+    page.get_by_label("予算の上限（円）").fill("60000")
+    deadline = dt.datetime.combine(today() + dt.timedelta(days=7), dt.time(18, 0))
+    page.get_by_label("募集期限").fill(deadline.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("希望納期").fill((today() + dt.timedelta(days=30)).isoformat())
+    page.get_by_label("成果物").fill("ロゴのデータ")
+    page.get_by_label("検収基準").fill("指定の形式で納品されること")
+    page.get_by_label("修正回数（契約に含まれる回数）").fill("2")
+    page.get_by_test_id("publish").click()
+
+    # then: it is open
+    page.wait_for_url(re.compile(r"/jobs/\d+/$"))
+    assert page.get_by_test_id("job-state").inner_text() == "募集中"
 
     # when: log out, then log in with the same password
     page.get_by_role("button", name="ログアウト").click()
@@ -40,6 +81,20 @@ def test_sign_up_log_out_and_log_in_again(page):
     # then
     page.wait_for_url(re.compile(r"/accounts/profile/$"))
     assert page.get_by_test_id("nav-profile").inner_text() == "田中 美咲"
+
+
+def test_an_unconfirmed_account_sees_the_banner_and_cannot_post(page, make_user):
+    make_user(email="new@example.jp", email_verified=False)
+
+    page.goto("/accounts/login/")
+    page.get_by_label("メールアドレス").fill("new@example.jp")
+    page.get_by_label("パスワード").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+
+    assert page.get_by_test_id("email-unverified-banner").is_visible()
+    page.get_by_test_id("email-unverified-resend").click()
+    assert page.get_by_test_id("signup-sent").inner_text() == "受信箱を確認してください"
 
 
 def test_a_wrong_password_shows_a_japanese_message(page, make_user):

@@ -52,11 +52,11 @@ def overdue(count: int) -> dict[str, Any]:
     with time_machine.travel(timezone.now() - dt.timedelta(days=10), tick=True):
         client = user_signup(
             email="faults-sweep-client@example.jp", password="hashi-wo-tataku-2026",
-            display_name="発注 太郎", is_client=True, is_worker=False,
+            display_name="発注 太郎", is_client=True, is_worker=False, email_verified=True,
         )  # fmt: skip
         worker = user_signup(
             email="faults-sweep-worker@example.jp", password="hashi-wo-tataku-2026",
-            display_name="受注 花子", is_client=False, is_worker=True,
+            display_name="受注 花子", is_client=False, is_worker=True, email_verified=True,
         )  # fmt: skip
         contracts_needed = -(-count // MILESTONES_PER_CONTRACT)
         with transaction.atomic():

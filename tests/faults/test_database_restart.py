@@ -191,8 +191,8 @@ def test_a_database_restart_under_load_gives_503_then_recovers_with_nothing_half
     _name, env = app_db()
     with serving(app_env_for_server(env), tmp_path, workers=2) as server:
         people = [
-            (Person(server.base, f"client{i}@faults.example.jp", client=True),
-             Person(server.base, f"worker{i}@faults.example.jp", client=False))
+            (Person(server, f"client{i}@faults.example.jp", client=True),
+             Person(server, f"worker{i}@faults.example.jp", client=False))
             for i in range(PAIRS)
         ]  # fmt: skip
         load = Load()

@@ -100,8 +100,8 @@ def test_a_worker_killed_during_a_funding_leaves_all_or_nothing_and_a_retry_fund
 ):
     name, env = app_db()
     with serving(app_env_for_server(env), tmp_path, workers=1) as server:
-        client = Person(server.base, "client@faults.example.jp", client=True)
-        worker = Person(server.base, "worker@faults.example.jp", client=False)
+        client = Person(server, "client@faults.example.jp", client=True)
+        worker = Person(server, "worker@faults.example.jp", client=False)
         count = 2 + RANDOM_KILLS
         deposit = client.call(
             "POST", "/wallet/deposits", headers={"Idempotency-Key": "faults-fund"},

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email
+import email.policy
 import http.client
 import json
 import os
@@ -47,6 +49,10 @@ class Server:
         self.port = free_port()
         self.base = f"127.0.0.1:{self.port}"
         self.log_path = var_dir / "server.log"
+        # Mail as files, so a sign-up can follow its confirmation link as a person would.
+        self.mail_dir = var_dir / "mail"
+        env = {**env, "ISHIBASHI_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+               "ISHIBASHI_VAR_DIR": str(var_dir)}  # fmt: skip
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ishibashi.config.cli", "serve", "--host", "127.0.0.1",
@@ -156,16 +162,36 @@ def request(
     return HttpResult(response.status, answer_headers, parsed)
 
 
-class Person:
-    """Someone signed up over the API, with a bearer token."""
+def mailed_token(mail_dir: Path, to: str, *, path: str = "/accounts/verify-email/") -> str:
+    """The token of the newest link under `path` mailed to `to` (the file e-mail backend)."""
+    found = ""
+    for mail_file in sorted(mail_dir.glob("*.log"), key=lambda f: f.stat().st_mtime):
+        for raw in mail_file.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            message = email.message_from_bytes(raw.strip(), policy=email.policy.default)
+            if message["To"] != to:
+                continue
+            body = message.get_body(("plain",))
+            text = body.get_content() if body is not None else ""
+            for line in text.splitlines():
+                if path in line:
+                    found = line.split(path, 1)[1].strip().strip("/")
+    assert found, f"no mail to {to} with {path}"
+    return found
 
-    def __init__(self, base: str, email: str, *, client: bool) -> None:
-        self.base = base
+
+class Person:
+    """Someone signed up over the API, confirmed their address from the mail, with a token."""
+
+    def __init__(self, server: Server, email: str, *, client: bool) -> None:
+        base = self.base = server.base
         roles = ["client"] if client else ["worker"]
         signup = {"email": email, "password": STRONG_PASSWORD, "display_name": "故障 試験",
                   "roles": roles}  # fmt: skip
         answer = request(base, "POST", "/api/v1/auth/signup", json_body=signup)
-        assert answer.status == 201, answer
+        assert answer.status == 202, answer
+        token = mailed_token(server.mail_dir, email)
+        answer = request(base, "POST", "/api/v1/auth/verify-email", json_body={"token": token})
+        assert answer.status == 200, answer
         answer = request(
             base, "POST", "/api/v1/auth/token",
             json_body={"email": email, "password": STRONG_PASSWORD, "name": "faults"},

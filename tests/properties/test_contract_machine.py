@@ -123,6 +123,7 @@ class ContractMachine(RuleBasedStateMachine):
         return user_signup(
             email=f"{name}@example.jp", password=STRONG_PASSWORD, display_name=name,
             is_client=is_client, is_worker=is_worker, entity_type=entity_type,
+            email_verified=True,
         )  # fmt: skip
 
     # --- helpers ------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return user_signup(
             email=f"{role}-{self.run}@example.jp", password=STRONG_PASSWORD,
             display_name=role, is_client=is_client, is_worker=not is_client,
+            email_verified=True,
         )  # fmt: skip
 
     # --- the model ----------------------------------------------------------------------------

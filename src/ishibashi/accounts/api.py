@@ -43,11 +43,19 @@ class MeOut(Schema):
     has_employees: bool
     is_withholding_agent: bool
     preferred_language: str
+    email_verified: bool = Field(
+        description="The address is confirmed; until then money, job posting and proposals "
+        "answer 403 `email_unverified`."
+    )
     created_at: datetime
 
     @staticmethod
     def resolve_roles(user: User) -> list[str]:
         return roles_of(user)
+
+    @staticmethod
+    def resolve_email_verified(user: User) -> bool:
+        return user.email_verified_at is not None
 
 
 class PublicUserOut(Schema):
@@ -127,6 +135,14 @@ class PasswordResetIn(BodyIn):
     email: str
 
 
+class VerifyEmailIn(BodyIn):
+    token: str
+
+
+class VerificationResendIn(BodyIn):
+    email: str
+
+
 class PasswordResetConfirmIn(BodyIn):
     uid: str
     token: str
@@ -166,17 +182,57 @@ def _token_out(issued: services.IssuedApiToken) -> dict[str, object]:
     }
 
 
-@auth_router.post("/signup", response={201: MeOut, **ERRORS}, summary="Create an account")
-def signup_endpoint(request: HttpRequest, payload: SignupIn) -> Status[User]:
-    user = services.user_signup(
+SIGNUP_ACCEPTED = _(
+    "Check your inbox: we sent a mail to this address. Open its link to confirm the address "
+    "(if the address already has an account, the mail says how to log in instead)."
+)
+
+
+@auth_router.post(
+    "/signup", response={202: AcceptedOut, **ERRORS}, summary="Sign up (confirm by mail)"
+)
+def signup_endpoint(request: HttpRequest, payload: SignupIn) -> Status[dict[str, str]]:
+    """Ask for an account. The answer is the same 202 whether the address is new or taken:
+    a new address gets an unverified account and a confirmation link by mail, a taken one a
+    mail to its owner. Sign-ups per client address are limited (429 `signup_throttled`)."""
+    services.signup_request(
         email=payload.email,
         password=payload.password,
         display_name=payload.display_name,
         entity_type=payload.entity_type,
         preferred_language=payload.preferred_language,
+        ip_address=client_ip(request),
         **roles_to_flags(payload.roles),
     )
-    return Status(201, user)
+    return Status(202, {"detail": str(SIGNUP_ACCEPTED)})
+
+
+@auth_router.post(
+    "/verify-email", response={200: AcceptedOut, **ERRORS}, summary="Confirm your e-mail address"
+)
+def verify_email_endpoint(request: HttpRequest, payload: VerifyEmailIn) -> dict[str, str]:
+    """Confirm the address with the token from the mailed link (its last path segment).
+
+    A used link stays valid until it expires and changes nothing more."""
+    services.email_verify(token=payload.token)
+    return {"detail": str(_("Your e-mail address is confirmed."))}
+
+
+@auth_router.post(
+    "/verify-email/resend",
+    response={202: AcceptedOut, **ERRORS},
+    summary="Mail the confirmation link again",
+)
+def verification_resend_endpoint(
+    request: HttpRequest, payload: VerificationResendIn
+) -> Status[dict[str, str]]:
+    """The same 202 for every address; throttled per address and per client (429
+    `verification_throttled`)."""
+    services.verification_resend(email=payload.email, ip_address=client_ip(request))
+    detail = _(
+        "If an account with this address waits for its confirmation, a new link is on its way."
+    )
+    return Status(202, {"detail": str(detail)})
 
 
 @auth_router.post("/token", response={201: TokenIssuedOut, **ERRORS}, summary="Get an API token")

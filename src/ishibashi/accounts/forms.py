@@ -44,6 +44,14 @@ class SignupForm(forms.Form):
     )
 
 
+class VerificationResendForm(forms.Form):
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=limits.EMAIL_LENGTH_MAX * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class LoginForm(forms.Form):
     email = forms.CharField(
         label=_("E-mail address"),

@@ -8,6 +8,8 @@ app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup_view, name="signup"),
+    path("verify-email/resend/", views.verification_resend_view, name="verification_resend"),
+    path("verify-email/<str:token>/", views.verify_email_view, name="verify_email"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("profile/", views.profile_view, name="profile"),

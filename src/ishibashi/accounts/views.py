@@ -44,13 +44,14 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def signup_view(request: HttpRequest) -> HttpResponse:
+    """Sign up; the answer is "check your inbox" whether the address is new or taken."""
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         roles = form.cleaned_data["roles"]
         try:
-            user = services.user_signup(
+            services.signup_request(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
@@ -58,16 +59,63 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                 is_client="client" in roles,
                 is_worker="worker" in roles,
                 preferred_language=request.LANGUAGE_CODE,
+                ip_address=client_ip(request),
             )
         except ApplicationError as error:
             _show_error(form, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request, _("Welcome to Ishibashi, %(name)s.") % {"name": user.display_name}
-            )
-            return redirect("accounts:profile")
+            return render(request, "accounts/signup_sent.html")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST confirms: mail scanners that open links confirm nothing."""
+    try:
+        services.verification_link_check(token=token)
+    except ApplicationError as error:
+        resend = forms.VerificationResendForm()
+        return render(
+            request, "accounts/verify_email.html", {"link_error": error.message, "form": resend}
+        )
+    if request.method == "POST":
+        try:
+            user = services.email_verify(token=token)
+        except ApplicationError as error:  # the link expired between the two requests
+            resend = forms.VerificationResendForm()
+            return render(
+                request, "accounts/verify_email.html", {"link_error": error.message, "form": resend}
+            )
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            messages.success(request, _("Your e-mail address is confirmed."))
+            return redirect("accounts:profile")
+        messages.success(request, _("Your e-mail address is confirmed. Log in to continue."))
+        return redirect("accounts:login")
+    return render(request, "accounts/verify_email.html", {})
+
+
+@require_http_methods(["GET", "POST"])
+def verification_resend_view(request: HttpRequest) -> HttpResponse:
+    """Mail the confirmation link again: to the logged-in account, or to an address typed in."""
+    user = request.user if isinstance(request.user, User) else None
+    form = forms.VerificationResendForm(
+        request.POST or None, initial={"email": user.email if user else ""}
+    )
+    if user is not None and request.method == "POST":
+        form = forms.VerificationResendForm({"email": user.email})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.verification_resend(
+                email=form.cleaned_data["email"], ip_address=client_ip(request)
+            )
+        except ApplicationError as error:
+            if user is not None:
+                messages.error(request, str(error.message))
+                return redirect("accounts:profile")
+            _show_error(form, error)
+        else:
+            return render(request, "accounts/signup_sent.html", {"resent": True})
+    return render(request, "accounts/verification_resend.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])

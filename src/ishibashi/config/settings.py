@@ -316,6 +316,12 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 # Links in e-mails need an absolute address; requests know theirs, the worker does not.
 SITE_URL = os.environ.get("ISHIBASHI_SITE_URL", "http://localhost:8000")
 
+# Sign-ups per client address and the hourly proposals/messages of new accounts are limited
+# (core.limits). A load or fault test signs up many accounts from one address and has each send
+# proposals all day: it sets ISHIBASHI_ACCOUNT_ABUSE_LIMITS=0. Never on a public site; e-mail
+# verification stays required either way.
+ACCOUNT_ABUSE_LIMITS = env_bool("ISHIBASHI_ACCOUNT_ABUSE_LIMITS", default=True)
+
 # Money rules, snapshotted onto each contract when it is signed (basis points: 1000 = 10 %).
 PLATFORM_FEE_RATE_BPS = int(os.environ.get("ISHIBASHI_PLATFORM_FEE_RATE_BPS", "1000"))
 

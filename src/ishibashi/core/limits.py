@@ -36,6 +36,24 @@ RECOVERY_CODES_COUNT = 10
 # Longer input is not a code; refusing it early keeps the hashing bounded.
 SECOND_FACTOR_CODE_LENGTH_MAX = 40
 
+# Sign-up: an office or a family may share an address, a script signing up dozens may not.
+SIGNUPS_PER_ADDRESS_MAX = 10
+SIGNUP_WINDOW = timedelta(hours=1)
+# The "someone tried to sign up with your address" mail, at most this often per address.
+SIGNUP_OWNER_MAILS_PER_EMAIL_MAX = 3
+# A verification link lives a few days (a person may read mail only at the weekend).
+EMAIL_VERIFICATION_MAX_AGE = timedelta(days=3)
+# Asking for the verification mail again: a lost mail, not a mail bomb.
+VERIFICATION_RESENDS_PER_EMAIL_MAX = 3
+VERIFICATION_RESENDS_PER_ADDRESS_MAX = 10
+VERIFICATION_RESEND_WINDOW = timedelta(hours=1)
+# A new account (younger than this) sends a bounded number of proposals and messages an hour:
+# enough for a person starting out, too few for a spam run.
+NEW_ACCOUNT_AGE = timedelta(days=7)
+NEW_ACCOUNT_PROPOSALS_PER_HOUR = 10
+NEW_ACCOUNT_MESSAGES_PER_HOUR = 30
+NEW_ACCOUNT_WINDOW = timedelta(hours=1)
+
 # API tokens: a person has a few integrations, not hundreds.
 API_TOKENS_PER_USER_MAX = 20
 API_TOKEN_NAME_LENGTH_MAX = 60

@@ -101,6 +101,7 @@ def seed_demo() -> list[User]:
                 entity_type=person.entity_type,
                 is_client=person.is_client,
                 is_worker=person.is_worker,
+                email_verified=True,
             )
             user = user_profile_update(
                 user=user,

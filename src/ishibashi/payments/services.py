@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_email_verified
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, InvalidInput, NotFound
 from ishibashi.core.idempotency import idempotency_key_checked
@@ -87,7 +88,9 @@ def deposit_start(
     """Start a deposit (入金). A card is charged now; a bank transfer waits for the money.
 
     A retry with the same key returns the first deposit; with other details it is refused.
+    Needs a confirmed e-mail address (403 `email_unverified`).
     """
+    check_email_verified(user)
     idempotency_key = idempotency_key_checked(idempotency_key)
     amount_jpy = _check_amount(
         amount_jpy, minimum=limits.DEPOSIT_AMOUNT_JPY_MIN, maximum=limits.DEPOSIT_AMOUNT_JPY_MAX
@@ -317,7 +320,9 @@ def payout_request(
     """出金: earnings go aside at once (so they cannot be spent twice), then the bank is asked.
 
     The whole requested amount reaches the worker: no transfer fee is deducted (law.md L-31).
+    Needs a confirmed e-mail address (403 `email_unverified`).
     """
+    check_email_verified(user)
     idempotency_key = idempotency_key_checked(idempotency_key)
     amount_jpy = _check_amount(
         amount_jpy, minimum=limits.PAYOUT_AMOUNT_JPY_MIN, maximum=limits.PAYOUT_AMOUNT_JPY_MAX

@@ -8,7 +8,7 @@ from ishibashi.accounts.services.passwords import (
     user_password_change,
 )
 from ishibashi.accounts.services.profile import PROFILE_FIELDS, user_profile_update
-from ishibashi.accounts.services.signup import user_signup
+from ishibashi.accounts.services.signup import signup_request, user_signup
 from ishibashi.accounts.services.tokens import (
     API_TOKEN_PREFIX,
     IssuedApiToken,
@@ -29,6 +29,12 @@ from ishibashi.accounts.services.two_factor import (
 )
 from ishibashi.accounts.services.unlock import login_unlock, login_unlock_link_check
 from ishibashi.accounts.services.validation import normalize_email
+from ishibashi.accounts.services.verification import (
+    email_verify,
+    verification_link_check,
+    verification_resend,
+    verification_token,
+)
 
 __all__ = [
     "API_TOKEN_PREFIX",
@@ -40,6 +46,7 @@ __all__ = [
     "api_token_find_active",
     "api_token_revoke",
     "api_tokens_revoke_all",
+    "email_verify",
     "login_unlock",
     "login_unlock_link_check",
     "normalize_email",
@@ -48,6 +55,7 @@ __all__ = [
     "password_reset_request",
     "second_factor_check_for_token",
     "second_factor_verify",
+    "signup_request",
     "totp_disable",
     "totp_enrolment_confirm",
     "totp_enrolment_start",
@@ -56,4 +64,7 @@ __all__ = [
     "user_password_change",
     "user_profile_update",
     "user_signup",
+    "verification_link_check",
+    "verification_resend",
+    "verification_token",
 ]

@@ -17,7 +17,7 @@ from ishibashi.accounts.models import LoginFailure, User
 from ishibashi.accounts.services.login import check_not_locked, count_failure, login_key
 from ishibashi.accounts.services.tokens import api_tokens_revoke_all
 from ishibashi.accounts.services.validation import check_password_rules
-from ishibashi.core import limits
+from ishibashi.core import clock, limits
 from ishibashi.core.errors import (
     ApplicationError,
     InvalidInput,
@@ -130,12 +130,19 @@ def password_reset_link_check(*, uidb64: str, token: str) -> User:
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
     """Set a new password from a mailed link; the link dies with the old password hash.
 
-    Every session (tied to the old hash) and every API token ends."""
+    Every session (tied to the old hash) and every API token ends. The link proves the address,
+    so it also verifies it (and someone who signed up with another's address loses the account
+    to its owner)."""
     user = _user_from_reset_link(uidb64=uidb64, token=token)
     user = User.objects.select_for_update().get(pk=user.pk)
     check_password_rules(new_password, user=user, field="new_password")
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    fields = ["password"]
+    if user.email_verified_at is None:
+        # The link came by mail, so the owner holds the address: as good as its confirmation.
+        user.email_verified_at = clock.now()
+        fields.append("email_verified_at")
+    user.save(update_fields=fields)
     LoginFailure.objects.filter(email=user.email).delete()
     # Whoever knew the old password may hold a token made with it: a reset ends them all.
     api_tokens_revoke_all(user=user)

@@ -32,7 +32,7 @@ def test_english_is_one_click_away(web, db):
     assert "Escrow before work" in text
 
 
-def test_signup_page_creates_the_account_and_logs_in(web, db):
+def test_signup_page_creates_the_account_and_says_check_your_inbox(web, db):
     response = web.post(
         "/accounts/signup/",
         {
@@ -46,8 +46,9 @@ def test_signup_page_creates_the_account_and_logs_in(web, db):
     )
 
     assert response.status_code == 200
-    assert response.context["user"].email == "sato@example.jp"
-    assert "佐藤 健" in response.content.decode()
+    assert not response.context["user"].is_authenticated
+    assert "受信箱を確認してください" in response.content.decode()
+    assert User.objects.get(email="sato@example.jp").display_name == "佐藤 健"
 
 
 def test_signup_page_shows_the_service_message_next_to_the_field(web, make_user):
@@ -56,8 +57,8 @@ def test_signup_page_shows_the_service_message_next_to_the_field(web, make_user)
     response = web.post(
         "/accounts/signup/",
         {
-            "display_name": "佐藤 健",
-            "email": "SATO@example.jp",
+            "display_name": "運営 事務局",
+            "email": "kato@example.jp",
             "password": STRONG_PASSWORD,
             "entity_type": "individual",
             "roles": ["worker"],
@@ -65,8 +66,8 @@ def test_signup_page_shows_the_service_message_next_to_the_field(web, make_user)
     )
 
     assert response.status_code == 200
-    assert response.context["form"].errors["email"] == [
-        "このメールアドレスのアカウントはすでに登録されています。"
+    assert response.context["form"].errors["display_name"] == [
+        "この表示名は運営用のため使えません（運営・公式・Ishibashi など）。"
     ]
     assert User.objects.count() == 1
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_email_verified
 from ishibashi.contracts import clocks, notices
 from ishibashi.contracts.models import (
     Milestone,
@@ -34,6 +35,7 @@ def milestone_request_funding(*, actor: User, milestone_id: int) -> Milestone:
 
 def milestone_fund(*, client: User, milestone_id: int) -> Milestone:
     """仮払い: the client moves the milestone's amount from their wallet into its escrow."""
+    check_email_verified(client)
     with transaction.atomic(), notices_batched():
         now = clock.now()
         locked = lock(milestone_id=milestone_id, actor=client)

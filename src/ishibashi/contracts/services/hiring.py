@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_email_verified
 from ishibashi.contracts import clocks, notices
 from ishibashi.contracts.events import canonical_json, event_append
 from ishibashi.contracts.models import (
@@ -153,6 +154,7 @@ def proposal_hire(
     Two hires racing on one job end with exactly one contract: the job row is locked first,
     and a unique constraint on (job) backs it up.
     """
+    check_email_verified(client)
     # Job first, then the proposal: the order job_close and the expiry sweep lock them in.
     seen = proposal_for_party(user=client, proposal_id=proposal_id, as_client=True, lock=False)
     job = Job.objects.select_for_update().get(pk=seen.job_id)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_new_account_rate
 from ishibashi.contracts import clocks, notices
 from ishibashi.contracts.events import event_append
 from ishibashi.contracts.models import (
@@ -61,7 +62,8 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
     """A message in the contract's thread.
 
     A worker's message while work is in progress starts the client's reply clock on that work
-    (unless one runs already); the client's reply stops it.
+    (unless one runs already); the client's reply stops it. A new account sends a bounded
+    number of messages an hour.
     """
     body = clean_text(
         body, field="body", multiline=True, length_max=limits.CONTRACT_MESSAGE_LENGTH_MAX
@@ -71,6 +73,12 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
         contract = contract_for_party(user=author, contract_id=contract_id)
         if contract.state not in (ContractState.ACTIVE, ContractState.IN_DISPUTE):
             raise Conflict(_("This contract has ended."), code="contract_ended")
+        check_new_account_rate(
+            author,
+            recent=ContractMessage.objects.filter(author=author),
+            limit=limits.NEW_ACCOUNT_MESSAGES_PER_HOUR,
+            kind="messages",
+        )
         message = ContractMessage.objects.create(
             contract=contract, author=author, body=body, created_at=now
         )

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_email_verified
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.jobs import notices
@@ -38,7 +39,8 @@ def job_for_client(*, client: User, job_id: int, lock: bool = False) -> Job:
 @transaction.atomic
 @notices_batched()
 def job_create(*, client: User, data: JobInput, publish: bool = False) -> Job:
-    """A new job, as a draft (下書き) or published at once."""
+    """A new job, as a draft (下書き) or published at once. Needs a confirmed e-mail address."""
+    check_email_verified(client)
     if not client.is_client:
         raise InvalidInput(
             _("Only a client account can post jobs. Turn on the client role in your profile."),
@@ -58,6 +60,8 @@ def job_update(*, client: User, job_id: int, data: JobInput, publish: bool = Fal
 
     `publish` also publishes a draft in the same transaction (an open job stays open).
     """
+    if publish:
+        check_email_verified(client)
     job = job_for_client(client=client, job_id=job_id, lock=True)
     if job.state not in (JobState.DRAFT, JobState.OPEN):
         raise Conflict(
@@ -105,6 +109,7 @@ def _publish(job: Job, *, now: dt.datetime) -> None:
 @notices_batched()
 def job_publish(*, client: User, job_id: int) -> Job:
     """下書き → 募集中."""
+    check_email_verified(client)
     job = job_for_client(client=client, job_id=job_id, lock=True)
     if job.state != JobState.DRAFT:
         raise Conflict(_("Only a draft can be published."), code="job_not_draft")

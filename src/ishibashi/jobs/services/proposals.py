@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
+from ishibashi.accounts.selectors import check_email_verified, check_new_account_rate
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.core.text import clean_text
@@ -159,7 +160,19 @@ def _milestones_save(proposal: Proposal, milestones: Sequence[MilestoneInput]) -
 @transaction.atomic
 @notices_batched()
 def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Proposal:
-    """提案 (or a paid consultation offer, 相談料): a price and a milestone plan."""
+    """提案 (or a paid consultation offer, 相談料): a price and a milestone plan.
+
+    Needs a confirmed e-mail address; a new account sends a bounded number an hour.
+    """
+    check_email_verified(worker)
+    # The worker's row, locked: two proposals sent at once cannot both pass the count.
+    list(User.objects.select_for_update().filter(pk=worker.pk).values_list("pk", flat=True))
+    check_new_account_rate(
+        worker,
+        recent=Proposal.objects.filter(worker=worker),
+        limit=limits.NEW_ACCOUNT_PROPOSALS_PER_HOUR,
+        kind="proposals",
+    )
     job = _proposable_job(worker=worker, job_id=job_id)
     kind = checked_choice(data.kind, choices=ProposalKind.values, field="kind")
     plan = _checked_plan(data, kind=kind)
@@ -289,8 +302,16 @@ def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Pro
 @transaction.atomic
 @notices_batched()
 def proposal_message_post(*, author: User, proposal_id: int, body: str) -> ProposalMessage:
-    """A message in the proposal's thread; either party, while it is open or just decided."""
+    """A message in the proposal's thread; either party, while it is open or just decided.
+
+    A new account sends a bounded number of messages an hour."""
     proposal = proposal_for_party(user=author, proposal_id=proposal_id)
+    check_new_account_rate(
+        author,
+        recent=ProposalMessage.objects.filter(author=author),
+        limit=limits.NEW_ACCOUNT_MESSAGES_PER_HOUR,
+        kind="messages",
+    )
     body = clean_text(body, field="body", length_max=limits.MESSAGE_LENGTH_MAX, multiline=True)
     if not proposal_thread_is_open(proposal):
         raise Conflict(
