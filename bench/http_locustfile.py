@@ -28,11 +28,15 @@ Run it through bench/http_bench.py, which starts the server and the database. By
 from __future__ import annotations
 
 import datetime as dt
+import email as email_parser
+import email.policy
 import itertools
 import os
 import random
 import re
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -86,6 +90,22 @@ def multipart(
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
+def _mailed_verification_token(mail_dir: Path, to: str) -> str:
+    """The token of the confirmation link mailed to `to`, or "" if none has arrived yet."""
+    marker = "/accounts/verify-email/"
+    for mail_file in mail_dir.glob("*.log") if mail_dir.exists() else []:
+        raw_file = mail_file.read_bytes()
+        if to.encode() not in raw_file:
+            continue
+        for raw in raw_file.split(b"\n" + b"-" * 79 + b"\n"):
+            message = email_parser.message_from_bytes(raw.strip(), policy=email.policy.default)
+            body = message.get_body(("plain",)) if message["To"] == to else None
+            for line in body.get_content().splitlines() if body is not None else []:
+                if marker in line:
+                    return line.split(marker, 1)[1].strip().strip("/")
+    return ""
+
+
 class ApiUser(FastHttpUser):
     """A FastHttpUser with the API's calls: expected status checked, JSON returned."""
 
@@ -120,14 +140,28 @@ class ApiUser(FastHttpUser):
                 response.failure("not JSON")
                 raise RescheduleTask() from None
 
+    def confirm_email(self, email: str, name: str) -> None:
+        """Follow the confirmation link the server mailed to `email` (the file mail backend)."""
+        mail_dir = Path(os.environ["HTTP_BENCH_MAIL_DIR"])
+        deadline = time.monotonic() + 10
+        while True:
+            token = _mailed_verification_token(mail_dir, email)
+            if token or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not token:
+            raise StopUser()
+        self.call("POST", f"{API}/auth/verify-email", name, body={"token": token})
+
     def sign_up(self, role: str, tag: str) -> tuple[str, str]:
-        """(e-mail, bearer token) of a new account."""
+        """(e-mail, bearer token) of a new account, its address confirmed."""
         email = f"{role}-{tag}@bench.example.jp"
         self.call(
-            "POST", f"{API}/auth/signup", "POST /api/v1/auth/signup", expect=201,
+            "POST", f"{API}/auth/signup", "POST /api/v1/auth/signup", expect=202,
             body={"email": email, "password": PASSWORD, "display_name": f"{role} {tag}"[:50],
                   "roles": [role], "entity_type": "individual"},
         )  # fmt: skip
+        self.confirm_email(email, "POST /api/v1/auth/verify-email")
         issued = self.call(
             "POST", f"{API}/auth/token", "POST /api/v1/auth/token", expect=201,
             body={"email": email, "password": PASSWORD, "name": "bench"},
@@ -287,10 +321,11 @@ class ContractReader(ApiUser):
     def _setup_sign_up(self, role: str, tag: str) -> tuple[str, str]:
         email = f"{role}-{tag}@bench.example.jp"
         self.call(
-            "POST", f"{API}/auth/signup", "setup: signup", expect=201,
+            "POST", f"{API}/auth/signup", "setup: signup", expect=202,
             body={"email": email, "password": PASSWORD, "display_name": f"{role} {tag}"[:50],
                   "roles": [role], "entity_type": "individual"},
         )  # fmt: skip
+        self.confirm_email(email, "setup: verify-email")
         issued = self.call(
             "POST", f"{API}/auth/token", "setup: token", expect=201,
             body={"email": email, "password": PASSWORD, "name": "bench"},
