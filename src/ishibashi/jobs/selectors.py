@@ -45,15 +45,16 @@ THREAD_REMINDER = _(
 TRIGRAM = 3
 # Terms of exactly two characters use the bigram index of migration 0004 (jobs/bigrams.py).
 BIGRAM = 2
-# PostgreSQL, a search in three steps, each bounded (see _postgres_search):
-# 1. walk this many of the newest jobs, testing each: a term in 1 job of 25 fills page 1 here;
+# PostgreSQL, a search in bounded steps (see _postgres_search):
+# - first walk this many of the newest jobs, testing each: a term in 1 job of 25 fills page 1;
 WALK_FIRST_ROWS = 500
-# 2. read up to this many candidates (+ 1) from the bigram GIN index and test them: at most this
-#    many, and every match is known;
+# - read up to this many candidates (+ 1) from the bigram GIN index and test them: at most this
+#   many, and every match is known;
 PHASE_ONE_CAP = 2000
-# 3. more: the terms' bigrams are common; walk up to this many of the newest jobs. A page still
-#    short after that is refused as too broad (the matches are too few among too many jobs).
-WALK_ROWS_MAX = 20_000
+# - or walk up to this many of the newest jobs (about 40 ms on a quiet 2-core machine for the
+#   costliest test). A page still short after that is refused as too broad. Deep pages of a
+#   common term end here: page 20 of a term in 5 % of the jobs is the last one shown.
+WALK_ROWS_MAX = 10_000
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 QUERY_CANCELED = "57014"
 SEARCH_RETRY_AFTER_SECONDS = 5
@@ -133,20 +134,23 @@ def _matching(jobs: QuerySet[Job], terms: list[str], *, bigrams: bool = True) ->
 
 @contextmanager
 def _planner(**settings: str) -> Iterator[None]:
-    """PostgreSQL planner settings for the statements run inside, then the previous ones again
-    (SET LOCAL alone would last to the end of an enclosing transaction)."""
+    """PostgreSQL settings for the statements run inside, then the previous ones again (SET
+    LOCAL alone would last to the end of an enclosing transaction). Outside a transaction the
+    settings simply end with the one opened here: one round trip fewer each way."""
     names = list(settings)
+    enclosed = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
-        previous = cursor.fetchone()
-        assignments = ", ".join(["set_config(%s, %s, true)"] * len(names))
-        cursor.execute(
-            "SELECT " + assignments, [v for name in names for v in (name, settings[name])]
-        )
+        # The target list is evaluated in order: each current value is read before it is set.
+        pairs = ", ".join(["current_setting(%s), set_config(%s, %s, true)"] * len(names))
+        cursor.execute("SELECT " + pairs, [v for n in names for v in (n, n, settings[n])])
+        previous = cursor.fetchone()[0::2]
         yield
-        cursor.execute(
-            "SELECT " + assignments, [v for pair in zip(names, previous, strict=True) for v in pair]
-        )
+        if enclosed:
+            assignments = ", ".join(["set_config(%s, %s, true)"] * len(names))
+            cursor.execute(
+                "SELECT " + assignments,
+                [v for pair in zip(names, previous, strict=True) for v in pair],
+            )
 
 
 def _is_caseless(term: str) -> bool:
@@ -173,9 +177,9 @@ def _term_tests(alias: str, terms: list[str]) -> tuple[str, list[str]]:
     return " AND ".join(tests), params
 
 
-def _walk(jobs: QuerySet[Job], terms: list[str], start: int, stop: int, rows: int) -> list[int]:
-    """Ids of the matches start..stop among the `rows` newest jobs, testing them newest first
-    and stopping at the page's end (the jobs_state_published index gives the order)."""
+def _walk(jobs: QuerySet[Job], terms: list[str], stop: int, rows: int) -> list[int]:
+    """Ids of the first `stop` matches among the `rows` newest jobs, testing them newest first
+    and stopping there (the jobs_state_published index gives the order)."""
     window, window_params = (
         jobs.order_by("-published_at", "-id")
         .values("id", "published_at", "title", "description")[:rows]
@@ -185,10 +189,10 @@ def _walk(jobs: QuerySet[Job], terms: list[str], start: int, stop: int, rows: in
     # Only SQL text is put in: the ORM's own query and _term_tests'; every value is a parameter.
     sql = (
         f"SELECT w.id FROM ({window}) w WHERE {tests} "  # noqa: S608
-        "ORDER BY w.published_at DESC, w.id DESC LIMIT %s OFFSET %s"
+        "ORDER BY w.published_at DESC, w.id DESC LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*window_params, *params, stop - start, start])
+        cursor.execute(sql, [*window_params, *params, stop])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -226,22 +230,31 @@ def _candidates(jobs: QuerySet[Job], terms: list[str]) -> list[int] | None:
 
 
 def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: int) -> list[Job]:
-    """PostgreSQL: the page of matches in three bounded steps, never a count or a full scan.
+    """PostgreSQL: the page of matches in bounded steps, never a count or a full scan.
 
     The planner cannot pick between "walk the jobs newest first" and "read the matches from an
     index, then sort" without knowing how many jobs match, and its guess is often wrong by a
-    factor of 100 (bench/README.md): the wrong choice costs 0.3 to 1.5 s. So the search tries the
-    cheap end of each: a short walk (common terms fill the page from the newest jobs), then up to
-    PHASE_ONE_CAP candidates from the bigram index (rare terms: every match), then a longer walk.
-    A search that none of them answers is refused (`search_too_broad`) instead of scanning."""
-    wanted = stop - start
-    ids = _walk(jobs, terms, start, stop, max(WALK_FIRST_ROWS, stop))
-    if len(ids) < wanted:
-        matches = _candidates(jobs, terms)
-        if matches is not None:
-            return list(_page(jobs.filter(pk__in=matches), start, stop))
-        ids = _walk(jobs, terms, start, stop, WALK_ROWS_MAX)
-        if len(ids) < wanted and jobs.order_by()[WALK_ROWS_MAX:].exists():
+    factor of 100 (bench/README.md): the wrong choice costs 0.3 to 4 s. So the search tries the
+    cheap end of each. A short walk of the newest jobs fills the page for common terms and
+    shows how common the terms are. Then, for terms that look rare, up to PHASE_ONE_CAP
+    candidates from the bigram index (every match); for terms that look common, or when the
+    index has too many candidates, a walk of up to WALK_ROWS_MAX jobs. A search none of these
+    answers is refused (`search_too_broad`) instead of scanning every job."""
+    first_rows = max(WALK_FIRST_ROWS, stop)
+    ids = _walk(jobs, terms, stop, first_rows)
+    if len(ids) < stop:
+        # Matches seen so far, as a share of the rows read: a long walk that should find the
+        # page four times over goes first; the index step would only end over its cap.
+        common = len(ids) * WALK_ROWS_MAX >= 4 * stop * first_rows
+        if common:
+            ids = _walk(jobs, terms, stop, WALK_ROWS_MAX)
+        if len(ids) < stop:
+            matches = _candidates(jobs, terms)
+            if matches is not None:
+                return list(_page(jobs.filter(pk__in=matches), start, stop))
+            if not common:
+                ids = _walk(jobs, terms, stop, WALK_ROWS_MAX)
+        if len(ids) < stop and jobs.order_by()[WALK_ROWS_MAX:].exists():
             raise InvalidInput(
                 _(
                     "This search matches too many jobs loosely to sort through. Add a word or "
@@ -250,8 +263,7 @@ def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: in
                 code="search_too_broad",
                 field="q",
             )
-    found = {job.pk: job for job in _page(jobs.filter(pk__in=ids), 0, wanted)}
-    return [found[pk] for pk in ids if pk in found]
+    return list(_page(jobs.filter(pk__in=ids[start:stop]), 0, stop - start))
 
 
 @contextmanager

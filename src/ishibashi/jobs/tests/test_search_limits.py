@@ -83,15 +83,16 @@ def test_the_page_shows_why_a_one_character_search_is_refused(jobs):
 
 
 @pytest.fixture
-def three_searches_a_minute(monkeypatch):
+def three_searches_a_minute(monkeypatch, time_machine):
+    """Limits of 3 and 5, and a clock that stands still, so no window ends mid-test."""
     monkeypatch.setattr(limits, "SEARCH_ANONYMOUS_PER_WINDOW_MAX", 3)
     monkeypatch.setattr(limits, "SEARCH_USER_PER_WINDOW_MAX", 5)
+    time_machine.move_to(dt.datetime(2026, 12, 3, 12, 0, 15, tzinfo=dt.UTC), tick=False)
 
 
 def test_anonymous_searches_are_limited_per_address_with_retry_after(
     jobs, three_searches_a_minute, time_machine
 ):
-    time_machine.move_to(dt.datetime(2026, 12, 3, 12, 0, 15, tzinfo=dt.UTC), tick=False)
     visitor, neighbour = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="203.0.113.8")
     for _ in range(3):
         assert visitor.get(API, {"q": "ロゴ"}).status_code == 200
