@@ -26,8 +26,16 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, PROJECT_PYTHON, RESULTS, ROOT, in_project_venv, ishibashi_env, log
-from common import machine_facts
+from common import (
+    BENCH,
+    PROJECT_PYTHON,
+    RESULTS,
+    ROOT,
+    in_project_venv,
+    ishibashi_env,
+    log,
+    machine_facts,
+)
 
 QUERIES = ["データ", "ま す 。 を へ", "の", "予算", "ます へ", "ください納期"]
 DB_JOBS = "ishibashi_bench_jobs"
