@@ -128,3 +128,14 @@ def test_a_job_goes_from_posting_to_a_contract_both_parties_see(page, worker_pag
         worker_page.get_by_test_id("wait-for-escrow").inner_text()
         == "仮払いが完了するまで作業を始めないでください"
     )
+
+
+def test_a_one_character_search_shows_why_next_to_the_search_box(page):
+    """Issue 11: 「の」 alone matches almost every job; the visitor is told what to type."""
+    page.goto("/jobs/")
+    page.get_by_label("キーワード").fill("の")
+    page.get_by_test_id("search-submit").click()
+
+    errors = page.get_by_test_id("search-errors")
+    assert "2文字以上の語を入力してください" in errors.inner_text()
+    assert page.get_by_test_id("job-list").count() == 0

@@ -68,3 +68,11 @@ class Forbidden(ApplicationError):
 
     http_status = 403
     default_code = "forbidden"
+
+
+class Unavailable(ApplicationError):
+    """The request was fine but could not be served now (a search that ran out of time); the
+    API adds Retry-After when `extra` carries `retry_after_seconds`."""
+
+    http_status = 503
+    default_code = "service_unavailable"

@@ -36,3 +36,30 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+class ThrottleWindow(models.Model):
+    """How many requests one key (an address, a user) made in one fixed window of one scope.
+
+    A table, not the cache: no shared cache is configured, and Django's default cache lives in
+    each gunicorn worker, so a count kept there would be divided by the number of workers.
+    """
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=64)
+    # The window's end, in whole seconds since the epoch: a row is dead once the clock passes it.
+    ends_at_epoch = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "ends_at_epoch"], name="throttle_window_once"
+            )
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["ends_at_epoch"], name="throttle_window_end")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.hits}"

@@ -15,10 +15,11 @@ from ninja import Field, Query, Router, Schema, Status
 from ishibashi.accounts.auth import request_user, user_auth
 from ishibashi.accounts.models import User
 from ishibashi.core import limits
+from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
 from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
-from ishibashi.core.schemas import BodyIn, PageQuery, PersonOut, WholeNumber
+from ishibashi.core.schemas import BodyIn, ErrorOut, PageQuery, PersonOut, WholeNumber
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -312,11 +313,22 @@ def proposal_read(viewer: User, proposal_id: int) -> Proposal:
 
 
 @jobs_router.get(
-    "", auth=None, response={200: JobPageOut, **ERRORS}, summary="Search open jobs (public)"
+    "",
+    auth=optional_user_auth,
+    response={200: JobPageOut, **ERRORS, 503: ErrorOut},
+    summary="Search open jobs (public)",
 )
 def job_list_endpoint(request: HttpRequest, query: Query[JobQuery]) -> dict[str, object]:
-    """Open jobs, newest first. `q` matches substrings of the title and description."""
-    found = selectors.job_search(JobFilters(**query.dict()))
+    """Open jobs, newest first. `q` matches substrings of the title and description; it needs a
+    term of two characters or more with a letter or digit (422 `search_terms_too_short`). A
+    search with `q` is limited per client address without credentials and per user with them
+    (429 `search_rate_limited`, Retry-After); a search that cannot finish in time answers 503
+    `search_timeout` (Retry-After) or 422 `search_too_broad`: add a word or a filter."""
+    found = services.job_search_throttled(
+        viewer=viewer_of(request),
+        client_address=client_ip(request),
+        filters=JobFilters(**query.dict()),
+    )
     return {"items": found.jobs, "page": found.page, "has_next": found.has_next}
 
 

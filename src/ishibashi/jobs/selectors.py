@@ -7,18 +7,19 @@ the viewer may not see, so an id never reveals that an object exists.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
 from ishibashi.core import limits
-from ishibashi.core.errors import InvalidInput, NotFound
+from ishibashi.core.errors import InvalidInput, NotFound, Unavailable
 from ishibashi.core.pagination import page_slice, page_split
 from ishibashi.core.text import has_forbidden_characters
 from ishibashi.jobs.bigrams import bigram_token
@@ -44,10 +45,19 @@ THREAD_REMINDER = _(
 TRIGRAM = 3
 # Terms of exactly two characters use the bigram index of migration 0004 (jobs/bigrams.py).
 BIGRAM = 2
-# PostgreSQL, a query with a two-character term: phase 1 reads up to this many matches (+ 1)
-# straight from the GIN indexes. At most this many: they are all the matches. More: the terms are
-# common, and walking the jobs newest first finds a page after about 21 x jobs / 2,000 rows.
+# PostgreSQL, a search in bounded steps (see _postgres_search):
+# - first walk this many of the newest jobs, testing each: a term in 1 job of 25 fills page 1;
+WALK_FIRST_ROWS = 500
+# - read up to this many candidates (+ 1) from the bigram GIN index and test them: at most this
+#   many, and every match is known;
 PHASE_ONE_CAP = 2000
+# - or walk up to this many of the newest jobs (about 40 ms on a quiet 2-core machine for the
+#   costliest test). A page still short after that is refused as too broad. Deep pages of a
+#   common term end here: page 20 of a term in 5 % of the jobs is the last one shown.
+WALK_ROWS_MAX = 10_000
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
+QUERY_CANCELED = "57014"
+SEARCH_RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,11 @@ def search_terms(q: str) -> list[str]:
     return [term for term in re.split(r"\s+", q.strip()) if term][:5]
 
 
+def is_searchable(term: str) -> bool:
+    """A term an index can find: two characters or more, one of them a letter or a digit."""
+    return len(term) >= limits.SEARCH_TERM_LENGTH_MIN and any(c.isalnum() for c in term)
+
+
 def _fts5_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -82,7 +97,7 @@ def _matching(jobs: QuerySet[Job], terms: list[str], *, bigrams: bool = True) ->
 
     With ``bigrams``, two-character terms go through the bigram index (an exact match); on
     PostgreSQL only job_search's phase 1 may use it, since testing it row by row reads the array
-    of every job (see _two_phase)."""
+    of every job (see _postgres_search). Only SQLite and the bench use it now."""
     pairs = [term for term in terms if len(term) == BIGRAM] if bigrams else []
     others = [term for term in terms if term not in pairs]
     sqlite = connection.vendor == "sqlite"
@@ -119,36 +134,180 @@ def _matching(jobs: QuerySet[Job], terms: list[str], *, bigrams: bool = True) ->
 
 @contextmanager
 def _planner(**settings: str) -> Iterator[None]:
-    """PostgreSQL planner settings for the statements run inside, then the previous ones again
-    (SET LOCAL alone would last to the end of an enclosing transaction)."""
+    """PostgreSQL settings for the statements run inside, then the previous ones again (SET
+    LOCAL alone would last to the end of an enclosing transaction). Outside a transaction the
+    settings simply end with the one opened here: one round trip fewer each way."""
     names = list(settings)
+    enclosed = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
-        previous = cursor.fetchone()
-        assignments = ", ".join(["set_config(%s, %s, true)"] * len(names))
-        cursor.execute(
-            "SELECT " + assignments, [v for name in names for v in (name, settings[name])]
-        )
+        # The target list is evaluated in order: each current value is read before it is set.
+        pairs = ", ".join(["current_setting(%s), set_config(%s, %s, true)"] * len(names))
+        cursor.execute("SELECT " + pairs, [v for n in names for v in (n, n, settings[n])])
+        previous = cursor.fetchone()[0::2]
         yield
-        cursor.execute(
-            "SELECT " + assignments, [v for pair in zip(names, previous, strict=True) for v in pair]
+        if enclosed:
+            assignments = ", ".join(["set_config(%s, %s, true)"] * len(names))
+            cursor.execute(
+                "SELECT " + assignments,
+                [v for pair in zip(names, previous, strict=True) for v in pair],
+            )
+
+
+def _is_caseless(term: str) -> bool:
+    """No character of the term has a case (Japanese, digits, punctuation): a plain substring
+    test gives what UPPER(...) LIKE UPPER(...) gives, at a quarter of the cost."""
+    return term.upper() == term == term.lower()
+
+
+def _term_tests(alias: str, terms: list[str]) -> tuple[str, list[str]]:
+    """SQL true when the row `alias` holds every term in its title or description, as
+    icontains would say (UPPER on both sides); strpos for terms without case."""
+    tests, params = [], []
+    for term in terms:
+        if _is_caseless(term):
+            tests.append(f"(strpos({alias}.title, %s) > 0 OR strpos({alias}.description, %s) > 0)")
+            params += [term, term]
+        else:
+            pattern = f"%{connection.ops.prep_for_like_query(term)}%"
+            tests.append(
+                f"(UPPER({alias}.title) LIKE UPPER(%s) "
+                f"OR UPPER({alias}.description) LIKE UPPER(%s))"
+            )
+            params += [pattern, pattern]
+    return " AND ".join(tests), params
+
+
+def _walk(jobs: QuerySet[Job], terms: list[str], stop: int, rows: int) -> list[int]:
+    """Ids of the first `stop` matches among the `rows` newest jobs, testing them newest first
+    and stopping there (the jobs_state_published index gives the order)."""
+    window, window_params = (
+        jobs.order_by("-published_at", "-id")
+        .values("id", "published_at", "title", "description")[:rows]
+        .query.sql_with_params()
+    )
+    tests, params = _term_tests("w", terms)
+    # Only SQL text is put in: the ORM's own query and _term_tests'; every value is a parameter.
+    sql = (
+        f"SELECT w.id FROM ({window}) w WHERE {tests} "  # noqa: S608
+        "ORDER BY w.published_at DESC, w.id DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*window_params, *params, stop])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _candidates(jobs: QuerySet[Job], terms: list[str]) -> list[int] | None:
+    """Every match, read through the bigram GIN index: the jobs holding every bigram of the
+    terms of two characters or more (exact for two characters, a superset for longer ones), at
+    most PHASE_ONE_CAP of them, each then tested. None when there are more candidates."""
+    indexed = [term for term in terms if len(term) >= BIGRAM]
+    candidates, candidate_params = (
+        jobs.filter(
+            RawSQL(
+                '"jobs_job"."search_bigrams" @> ARRAY(SELECT g FROM unnest(%s::text[]) t, '
+                "unnest(jobs_bigrams(UPPER(t))) g)",
+                [indexed],
+                output_field=BooleanField(),
+            )
         )
+        .order_by()
+        .values("id", "title", "description")[: PHASE_ONE_CAP + 1]
+        .query.sql_with_params()
+    )
+    tests, params = _term_tests("c", terms)
+    with (
+        _planner(enable_seqscan="off", enable_indexscan="off", enable_bitmapscan="on"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"SELECT c.id, {tests} FROM ({candidates}) c",  # noqa: S608 (as in _walk)
+            [*params, *candidate_params],
+        )
+        rows = cursor.fetchall()
+    if len(rows) > PHASE_ONE_CAP:
+        return None
+    return [pk for pk, hit in rows if hit]
 
 
-def _two_phase(jobs: QuerySet[Job], terms: list[str], start: int, stop: int) -> list[Job]:
-    """PostgreSQL with a two-character term: choose the plan from the real number of matches.
+def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: int) -> list[Job]:
+    """PostgreSQL: the page of matches in bounded steps, never a count or a full scan.
 
-    The planner's estimate of how many jobs contain a term is a guess, and a wrong guess walks
-    every job testing it (0.6 to 1 s for a term no job contains; bench/README.md). Phase 1 takes
-    up to PHASE_ONE_CAP + 1 matching ids with only bitmap scans of the GIN indexes allowed. At
-    most PHASE_ONE_CAP: those are all the matches, and the page is sorted out of them. More: the
-    terms are common; phase 2 walks the open jobs newest first, testing them with LIKE."""
-    with _planner(enable_seqscan="off", enable_indexscan="off"):
-        ids = list(_matching(jobs, terms).values_list("id", flat=True)[: PHASE_ONE_CAP + 1])
-    if len(ids) <= PHASE_ONE_CAP:
-        return list(_page(jobs.filter(pk__in=ids), start, stop))
-    with _planner(enable_seqscan="off", enable_bitmapscan="off"):
-        return list(_page(_matching(jobs, terms, bigrams=False), start, stop))
+    The planner cannot pick between "walk the jobs newest first" and "read the matches from an
+    index, then sort" without knowing how many jobs match, and its guess is often wrong by a
+    factor of 100 (bench/README.md): the wrong choice costs 0.3 to 4 s. So the search tries the
+    cheap end of each. A short walk of the newest jobs fills the page for common terms and
+    shows how common the terms are. Then, for terms that look rare, up to PHASE_ONE_CAP
+    candidates from the bigram index (every match); for terms that look common, or when the
+    index has too many candidates, a walk of up to WALK_ROWS_MAX jobs. A search none of these
+    answers is refused (`search_too_broad`) instead of scanning every job."""
+    first_rows = max(WALK_FIRST_ROWS, stop)
+    ids = _walk(jobs, terms, stop, first_rows)
+    if len(ids) < stop:
+        # Matches seen so far, as a share of the rows read: a long walk that should find the
+        # page four times over goes first; the index step would only end over its cap.
+        common = len(ids) * WALK_ROWS_MAX >= 4 * stop * first_rows
+        if common:
+            ids = _walk(jobs, terms, stop, WALK_ROWS_MAX)
+        if len(ids) < stop:
+            matches = _candidates(jobs, terms)
+            if matches is not None:
+                return list(_page(jobs.filter(pk__in=matches), start, stop))
+            if not common:
+                ids = _walk(jobs, terms, stop, WALK_ROWS_MAX)
+        if len(ids) < stop and jobs.order_by()[WALK_ROWS_MAX:].exists():
+            raise InvalidInput(
+                _(
+                    "This search matches too many jobs loosely to sort through. Add a word or "
+                    "a filter (category, budget), or use a longer word."
+                ),
+                code="search_too_broad",
+                field="q",
+            )
+    return list(_page(jobs.filter(pk__in=ids[start:stop]), 0, stop - start))
+
+
+@contextmanager
+def _time_limited() -> Iterator[None]:
+    """Each statement inside gets limits.SEARCH_STATEMENT_TIMEOUT; one that runs out is refused
+    with `search_timeout` (503, Retry-After) instead of holding a worker.
+
+    PostgreSQL: statement_timeout, set for this transaction (or savepoint) only, which a
+    cancelled statement's rollback restores; with the planner settings _postgres_search needs.
+    SQLite: a progress handler that interrupts the statement once the time is up (checked
+    every thousand virtual-machine steps)."""
+    timeout = limits.SEARCH_STATEMENT_TIMEOUT
+    try:
+        if connection.vendor == "postgresql":
+            milliseconds = str(max(1, int(timeout.total_seconds() * 1000)))
+            # The walks must read jobs_state_published in order and stop at the page; left to
+            # itself the planner may sort every job of a category first (85 ms for design's
+            # 17,000). _candidates turns bitmap scans back on for its own statement.
+            with _planner(
+                statement_timeout=milliseconds, enable_seqscan="off", enable_bitmapscan="off"
+            ):
+                yield
+        else:
+            connection.ensure_connection()
+            deadline = time.monotonic() + timeout.total_seconds()
+            sqlite = connection.connection
+            sqlite.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            try:
+                yield
+            finally:
+                sqlite.set_progress_handler(None, 1000)
+    except OperationalError as error:
+        cancelled = getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED
+        if not (cancelled or "interrupted" in str(error)):
+            raise
+        raise Unavailable(
+            _(
+                "The search is taking too long (the service is busy, or the search is too "
+                "broad). Add a word or a filter, or try again in a moment."
+            ),
+            code="search_timeout",
+            field="q",
+            extra={"retry_after_seconds": SEARCH_RETRY_AFTER_SECONDS},
+        ) from error
 
 
 def _page(jobs: QuerySet[Job], start: int, stop: int) -> QuerySet[Job]:
@@ -162,6 +321,16 @@ def _checked_filters(filters: JobFilters) -> JobFilters:
         raise InvalidInput(_("The search text is too long."), field="q")
     if has_forbidden_characters(filters.q):
         raise InvalidInput(_("This text contains characters that cannot be used."), field="q")
+    terms = search_terms(filters.q)
+    if terms and not any(is_searchable(term) for term in terms):
+        raise InvalidInput(
+            _(
+                "Enter a word of two characters or more (for example 翻訳 or ロゴ): single "
+                "characters, particles and punctuation alone match almost every job."
+            ),
+            code="search_terms_too_short",
+            field="q",
+        )
     if filters.category and filters.category not in JobCategory.values:
         raise InvalidInput(_("Choose one of the listed options."), field="category")
     if filters.contract_type and filters.contract_type not in ContractType.values:
@@ -189,10 +358,14 @@ def job_search(filters: JobFilters) -> JobPage:
         jobs = jobs.filter(budget_min_jpy__lte=filters.budget_max_jpy)
     terms = search_terms(filters.q)
     rows = page_slice(filters.page)
-    if connection.vendor == "postgresql" and any(len(term) == BIGRAM for term in terms):
-        found = _two_phase(jobs, terms, rows.start, rows.stop)
+    if not terms:
+        found = list(_page(jobs, rows.start, rows.stop))
     else:
-        found = list(_page(_matching(jobs, terms) if terms else jobs, rows.start, rows.stop))
+        with _time_limited():
+            if connection.vendor == "postgresql":
+                found = _postgres_search(jobs, terms, rows.start, rows.stop)
+            else:
+                found = list(_page(_matching(jobs, terms), rows.start, rows.stop))
     page, has_next = page_split(found)
     return JobPage(jobs=page, page=filters.page, has_next=has_next)
 

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ishibashi.accounts.models import User
 from ishibashi.core import limits
-from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.core.client_address import client_ip
+from ishibashi.core.errors import ApplicationError, Forbidden, NotFound, RateLimited, Unavailable
 from ishibashi.core.pagination import page_of
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
@@ -98,21 +99,25 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
     """Open jobs, newest first: one query for the page, whatever its length (no N+1)."""
     form = forms.JobFilterForm(request.GET)
     found = None
+    refusal = None
     if form.is_valid():
         data = form.cleaned_data
         try:
-            found = selectors.job_search(
-                JobFilters(
+            found = services.job_search_throttled(
+                viewer=_viewer(request),
+                client_address=client_ip(request),
+                filters=JobFilters(
                     q=data["q"],
                     category=data["category"],
                     contract_type=data["contract_type"],
                     budget_min_jpy=data["budget_min_jpy"],
                     budget_max_jpy=data["budget_max_jpy"],
                     page=1 if data["page"] is None else data["page"],
-                )
+                ),
             )
         except ApplicationError as error:
             _show_error(form, error)
+            refusal = error
     context = {
         "form": form,
         "cards": [JobCard(job=job, stats=selectors.client_stats(job.client)) for job in found.jobs]
@@ -120,7 +125,13 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
         else [],
         "pager": _pager(found.page, found.has_next) if found else None,
     }
-    return render(request, "jobs/list.html", context)
+    response = render(request, "jobs/list.html", context)
+    # Too many searches (429) and a search out of time (503) keep their status on the page too,
+    # with Retry-After; a refused text stays a 200 page showing the form's error.
+    if isinstance(refusal, RateLimited | Unavailable):
+        response.status_code = refusal.http_status
+        response["Retry-After"] = str(refusal.extra.get("retry_after_seconds", 60))
+    return response
 
 
 # --- jobs -------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from ishibashi.jobs.services.proposals import (
     proposal_thread_is_open,
     proposal_withdraw,
 )
+from ishibashi.jobs.services.search import job_search_throttled
 from ishibashi.jobs.services.stats import (
     client_job_stats_bump,
     client_job_stats_rebuild,
@@ -60,6 +61,7 @@ __all__ = [
     "job_is_editable",
     "job_is_recruiting",
     "job_publish",
+    "job_search_throttled",
     "job_update",
     "jobs_expire_overdue",
     "open_proposals_decline",
