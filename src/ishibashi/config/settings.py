@@ -412,11 +412,16 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The task worker logs every empty poll at INFO; only problems are worth a line.
         "django_tasks_db": {"level": "WARNING"},
-        # A body too large or with too many fields, from anyone: one WARNING line, no traceback
-        # (core/bad_requests.py).
+        # A body too large or with too many fields, or a Host header that is not ours (scanners
+        # send them all day), from anyone: one WARNING line, no traceback (core/bad_requests.py).
         **{
             f"django.security.{name}": {"filters": ["oversized_request"]}
-            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+            for name in (
+                "RequestDataTooBig",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "DisallowedHost",
+            )
         },
     },
 }

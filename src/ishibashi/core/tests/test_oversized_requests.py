@@ -86,3 +86,14 @@ def test_an_oversized_api_body_answers_413_in_the_api_shape_with_one_warning(log
     lines = [(r, text) for r, text in log_lines() if response["X-Request-ID"] in text]
     assert [record.levelno for record, _ in lines] == [logging.WARNING]
     assert lines[0][0].exc_info is None
+
+
+@pytest.mark.django_db
+def test_a_host_header_that_is_not_ours_is_one_warning_without_a_traceback(log_lines):
+    response = Client().get("/", HTTP_HOST="scanner.example")
+
+    security = [(r, line) for r, line in log_lines() if r.name.startswith("django.security")]
+    assert response.status_code == 400
+    assert [r.levelname for r, _line in security] == ["WARNING"]
+    assert all(r.exc_info is None and "Traceback" not in line for r, line in security)
+    assert "scanner.example" in security[0][1]
