@@ -34,9 +34,15 @@ def _log_in(page, email):
 
 
 def _shot(page, name):
+    """A desktop and a phone (390 px) screenshot of the page as it stands."""
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}-390.png"), full_page=True)
+        if size:
+            page.set_viewport_size(size)
 
 
 def _ja(msgid):
@@ -213,3 +219,36 @@ def test_the_client_vanishes_after_delivery_and_is_approved_automatically(
     with client_page.expect_download() as taken:
         full.get_by_test_id("file-download").click()
     assert Path(taken.value.path()).read_bytes() == b"PK the whole migrated site"
+
+
+def test_a_change_is_proposed_on_its_own_page_and_accepted(worker_page, client_page, contract_url):
+    # given: the worker, on the contract
+    _log_in(worker_page, "worker@example.jp")
+    worker_page.goto(contract_url)
+
+    # when: they open the change page from the contract and ask for more money on milestone 1
+    worker_page.get_by_test_id("change-box").click()
+    worker_page.wait_for_url(re.compile(r"/changes/$"))
+    _shot(worker_page, "change-page")
+    form = worker_page.get_by_test_id("change-form")
+    form.locator("textarea[name=message]").fill("仕様追加のため増額をお願いします。")
+    form.get_by_test_id("change-row").first.locator("input[name$=_amount_jpy]").fill("70000")
+    form.get_by_test_id("propose-change").click()
+
+    # then: back on the contract, the change waits for the client, priced
+    worker_page.wait_for_url(re.compile(r"/contracts/\d+/(#changes)?$"))
+    change = worker_page.get_by_test_id("change").first
+    assert change.get_attribute("data-state") == "proposed"
+    assert "+¥10,000" in change.get_by_test_id("change-delta").inner_text()
+    _shot(worker_page, "change-proposed")
+
+    # when: the client accepts it
+    _log_in(client_page, "client@example.jp")
+    client_page.goto(contract_url)
+    client_page.get_by_test_id("change-accept").click()
+
+    # then: a new terms version with the new amount
+    client_page.get_by_test_id("terms-version").first.wait_for()
+    newest = client_page.get_by_test_id("terms-version").first
+    assert newest.get_attribute("data-version") == "2"
+    assert "¥70,000" in newest.get_by_test_id("terms-milestone").first.inner_text()

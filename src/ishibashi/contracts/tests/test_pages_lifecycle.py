@@ -732,6 +732,33 @@ def test_both_parties_write_in_the_thread_and_an_empty_message_is_refused(contra
     assert [m.body for m in thread] == ["仮払いをお願いします。", "本日中に行います。"]
 
 
+def test_the_change_form_is_on_its_own_page_linked_from_the_contract(contract, hanako, taro):
+    first, second = _milestones(contract)
+
+    contract_page = _web(taro).get(_url(contract)).content.decode()
+    form_page = _web(taro).get(_url(contract, "changes/"))
+
+    # the contract page only links to it (no form with a row per milestone on every view)
+    assert f'href="{_url(contract, "changes/")}"' in contract_page
+    assert 'data-testid="change-form"' not in contract_page
+    assert form_page.status_code == 200
+    html = form_page.content.decode()
+    assert 'data-testid="change-form"' in html
+    assert f'name="m{first.pk}_amount_jpy"' in html
+    assert f'name="m{second.pk}_due_on"' in html
+
+
+def test_no_change_can_be_proposed_on_an_ended_contract(contract, hanako, taro):
+    contract.state = ContractState.COMPLETED
+    contract.save(update_fields=["state"])
+
+    response = _web(taro).get(_url(contract, "changes/"), follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/contracts/{contract.pk}/#changes"
+    assert "契約が進行中のときだけ" in response.content.decode()
+    assert 'data-testid="change-box"' not in response.content.decode()
+
+
 def test_the_worker_proposes_a_priced_change_and_the_client_accepts_it(contract, hanako, taro):
     first, second = _milestones(contract)
     earlier = second.due_on - 5 * DAY

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ishibashi.contracts import forms, selectors, services
-from ishibashi.contracts.views.base import request_user
+from ishibashi.contracts.views.base import refusal_page, request_user, to_contract
 from ishibashi.contracts.views.cards import change_form
 from ishibashi.contracts.views.page import act, submit
 from ishibashi.core.errors import ApplicationError
@@ -42,39 +43,44 @@ def _show_change_error(form: Form, error: ApplicationError) -> None:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def change_propose_view(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """The change-request form on its own page: the contract page only links to it, so every
+    view of the contract does not build a form with a row per milestone."""
     user = request_user(request)
     try:
         contract = selectors.contract_get_for_viewer(viewer=user, contract_id=contract_id)
     except ApplicationError as error:
         return render(request, "404.html", {"message": error.message}, status=404)
-    form = change_form(contract, list(contract.milestones.all()), request.POST)
-
-    def propose(form: Form) -> object:
+    if "propose_change" not in selectors.contract_actions(viewer=user, contract=contract):
+        messages.error(request, _("Changes can be proposed only while the contract is active."))
+        return to_contract(contract_id, "changes")
+    form = change_form(contract, list(contract.milestones.all()), request.POST or None)
+    if request.method == "POST" and form.is_valid():
         assert isinstance(form, forms.ChangeProposeForm)
-        return services.change_propose(
-            actor=user,
-            contract_id=contract_id,
-            message=form.cleaned_data["message"],
-            scope=form.scope_text(),
-            edits=form.edits(),
-            additions=form.additions(),
-            removals=form.removals(),
-            kill_fee_percent=form.cleaned_data["kill_fee_percent"],
-        )
-
-    return submit(
-        request,
-        contract_id,
-        form=form,
-        kind="change",
-        key=None,
-        call=propose,
-        success=_("Change proposed. It takes effect only when the other party accepts."),
-        anchor="changes",
-        show_error=_show_change_error,
-    )
+        try:
+            services.change_propose(
+                actor=user,
+                contract_id=contract_id,
+                message=form.cleaned_data["message"],
+                scope=form.scope_text(),
+                edits=form.edits(),
+                additions=form.additions(),
+                removals=form.removals(),
+                kill_fee_percent=form.cleaned_data["kill_fee_percent"],
+            )
+        except ApplicationError as error:
+            refusal = refusal_page(request, error)
+            if refusal:
+                return refusal
+            _show_change_error(form, error)
+        else:
+            messages.success(
+                request, _("Change proposed. It takes effect only when the other party accepts.")
+            )
+            return to_contract(contract_id, "changes")
+    context = {"contract": contract, "forms": {"change": form}}
+    return render(request, "contracts/change_propose.html", context, status=200)
 
 
 @login_required

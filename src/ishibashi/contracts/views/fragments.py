@@ -24,7 +24,7 @@ from ishibashi.contracts.models import ContractMessage, FileVisibility, Mileston
 from ishibashi.contracts.views.base import choice_label, yen
 
 if TYPE_CHECKING:
-    from ishibashi.contracts.views.cards import DeliveryRow, FileRow, MilestoneCard
+    from ishibashi.contracts.views.cards import DeliveryRow, FileRow, MilestoneCard, TermsRow
     from ishibashi.contracts.views.timeline import EventRow
 
 
@@ -195,3 +195,67 @@ def thread(messages: list[ContractMessage], viewer: User) -> SafeString:
             for message in messages
         ),
     )
+
+
+def terms_versions(versions: list[TermsRow]) -> SafeString:
+    """Every version of the terms, newest open: one table of milestones per version."""
+    heads = (
+        _("Milestone title"),
+        _("Amount"),
+        _("Due date"),
+        _("Paid by"),
+    )
+    total_label = _("Total")
+    kill_fee_label = _("Kill fee (キャンセル料)")
+    fingerprint_label = _("Terms fingerprint (SHA-256)")
+    cards = []
+    for index, version in enumerate(versions):
+        summary = _("Version %(number)s · agreed %(date)s · total ¥%(total)s") % {
+            "number": version.version,
+            "date": when(version.agreed_at),
+            "total": f"{version.total_jpy:,}",
+        }
+        rows = format_html_join(
+            "",
+            '<tr data-testid="terms-milestone"><td>{}</td><td>{}</td><td class="num">{}</td>'
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    item.get("position", ""),
+                    item.get("title", ""),
+                    yen(int(item.get("amount_jpy", 0))),
+                    item.get("due_on", ""),
+                    item.get("payment_due_on", ""),
+                )
+                for item in version.milestones
+            ),
+        )
+        kill_fee = (
+            format_html("<p>{}: {}%</p>", kill_fee_label, version.kill_fee_percent)
+            if version.kill_fee_percent is not None
+            else ""
+        )
+        cards.append(
+            format_html(
+                '<details class="card" data-testid="terms-version" data-version="{}"{}>'
+                "<summary>{}</summary>"
+                '<table class="table"><thead><tr><th>#</th><th>{}</th><th class="num">{}</th>'
+                "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
+                '<tfoot><tr><th colspan="2">{}</th>'
+                '<th class="num" data-testid="terms-version-total">{}</th>'
+                '<th colspan="2"></th></tr></tfoot></table>{}'
+                '<p>{}: <code class="secret" data-testid="terms-version-sha256">{}</code></p>'
+                "</details>",
+                version.version,
+                mark_safe(" open") if index == 0 else "",
+                summary,
+                *heads,
+                rows,
+                total_label,
+                yen(version.total_jpy),
+                kill_fee,
+                fingerprint_label,
+                version.sha256,
+            )
+        )
+    return _join(cards)

@@ -33,7 +33,6 @@ from ishibashi.contracts.views.cards import (
     TermsRow,
     bound_form,
     cancellation_outcomes,
-    change_form,
     change_rows,
     milestone_card,
 )
@@ -119,10 +118,6 @@ def contract_page(
         contract_forms["flag"] = bound_form(
             bound, "flag", None, lambda: forms.NoteForm(auto_id=forms.scoped_id("flag"))
         )
-    if "propose_change" in actions:
-        contract_forms["change"] = bound_form(
-            bound, "change", None, lambda: change_form(contract, milestones)
-        )
     changes = change_rows(
         viewer=user, contract=contract, milestones=milestones, now=now, bound=bound
     )
@@ -131,6 +126,17 @@ def contract_page(
         for field_errors in bound.form.errors.values():
             for text in field_errors:
                 messages.error(request, str(text))
+    terms_rows = [
+        TermsRow(
+            version=version.version,
+            agreed_at=version.agreed_at,
+            sha256=version.snapshot_sha256,
+            milestones=list(version.snapshot.get("milestones", [])),
+            total_jpy=int(version.snapshot.get("total_jpy", 0)),
+            kill_fee_percent=version.snapshot.get("kill_fee_percent"),
+        )
+        for version in versions
+    ]
     is_monthly_client_notice = contract.is_monthly and role is Role.CLIENT
     context = {
         "contract": contract,
@@ -155,17 +161,8 @@ def contract_page(
         else [],
         "cancel_is_notice": is_monthly_client_notice,
         "notice_effective_on": now + dt.timedelta(days=settings.MONTHLY_TERMINATION_NOTICE_DAYS),
-        "terms_versions": [
-            TermsRow(
-                version=version.version,
-                agreed_at=version.agreed_at,
-                sha256=version.snapshot_sha256,
-                milestones=list(version.snapshot.get("milestones", [])),
-                total_jpy=int(version.snapshot.get("total_jpy", 0)),
-                kill_fee_percent=version.snapshot.get("kill_fee_percent"),
-            )
-            for version in versions
-        ],
+        "terms_versions": terms_rows,
+        "terms_versions_html": fragments.terms_versions(terms_rows),
         "flag_label": FlagKind.ASKED_BEFORE_ESCROW.label,
         "started_states": [s.value for s in STARTED],
     }
