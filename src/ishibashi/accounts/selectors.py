@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from ishibashi.accounts.models import ApiToken, RecoveryCode, TotpDevice, User
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Forbidden, NotFound, RateLimited
+from ishibashi.core.throttle import minutes_until, sliding_window_reopens_at
 
 EMAIL_UNVERIFIED = _(
     "Confirm your e-mail address first: open the link we mailed you (or ask for a new one on "
@@ -105,19 +106,12 @@ def check_new_account_rate(
     Accounts older than limits.NEW_ACCOUNT_AGE are not limited. The answer says when the
     hour ends (`retry_after_seconds`, `resets_at`).
     """
-    now = clock.now()
-    if not settings.ACCOUNT_ABUSE_LIMITS or not account_is_new(user, now=now):
+    if not settings.ACCOUNT_ABUSE_LIMITS or not account_is_new(user):
         return
-    since = now - limits.NEW_ACCOUNT_WINDOW
-    times = list(
-        recent.filter(created_at__gte=since)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)[:limit]
-    )
-    if len(times) < limit:
+    resets_at = sliding_window_reopens_at(recent, most=limit, window=limits.NEW_ACCOUNT_WINDOW)
+    if resets_at is None:
         return
-    resets_at = times[0] + limits.NEW_ACCOUNT_WINDOW
-    minutes = max(1, int((resets_at - now).total_seconds() + 59) // 60)
+    minutes = minutes_until(resets_at)
     raise RateLimited(
         _new_account_limit_message(kind, limit=limit, minutes=minutes),
         code="new_account_limit",

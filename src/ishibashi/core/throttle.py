@@ -1,4 +1,6 @@
-"""Request counts per key (a client address, a user) in fixed windows, shared by every worker.
+"""Throttles shared by every worker: request counts per key in fixed windows (throttle_hit), and
+the sliding-window arithmetic of the throttles that keep one row per event (log-in failures,
+sign-up requests, wrong codes, a new account's proposals and messages).
 
 One statement per request: an upsert that adds one to the current window's row and returns the
 count. Rows of windows that have ended are deleted when a key opens a new window. A fixed window
@@ -8,9 +10,11 @@ which is what these throttles are for.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 
 from ishibashi.core import clock
@@ -45,3 +49,23 @@ def throttle_hit(
         raise RateLimited(
             message, code=code, extra={"retry_after_seconds": max(1, int(ends_at - now + 0.999))}
         )
+
+
+def minutes_until(moment: datetime) -> int:
+    """Whole minutes from now until `moment`, rounded up and at least one: what a 429 tells a
+    person to wait (its Retry-After is this times 60)."""
+    return max(1, int((moment - clock.now()).total_seconds() + 59) // 60)
+
+
+def sliding_window_reopens_at(
+    rows: QuerySet[Any, Any], *, most: int, window: timedelta
+) -> datetime | None:
+    """When `rows` (one per event, with `created_at`) will number fewer than `most` within the
+    `window` before the moment: the oldest counted row's time plus the window; None if they
+    already do. Reads at most `most` timestamps."""
+    times = list(
+        rows.filter(created_at__gte=clock.now() - window)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)[:most]
+    )
+    return times[0] + window if len(times) >= most else None

@@ -15,10 +15,11 @@ from ishibashi.accounts.services.validation import INVALID_CREDENTIALS, normaliz
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import NotAuthenticated, RateLimited
 from ishibashi.core.text import has_forbidden_characters
+from ishibashi.core.throttle import minutes_until
 
 
 def _lockout_error(*, until: datetime) -> RateLimited:
-    minutes = max(1, int((until - clock.now()).total_seconds() + 59) // 60)
+    minutes = minutes_until(until)
     return RateLimited(
         ngettext(
             "Too many failed log-ins from here. For your safety, log-in is paused; "

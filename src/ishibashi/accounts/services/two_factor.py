@@ -22,6 +22,7 @@ from ishibashi.accounts.models import RecoveryCode, SecondFactorFailure, TotpDev
 from ishibashi.accounts.selectors import second_factor_required
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, RateLimited
+from ishibashi.core.throttle import minutes_until, sliding_window_reopens_at
 
 ISSUER = "Ishibashi"
 # Recovery codes: 16 characters of base32 (80 bits), shown in groups of four.
@@ -57,14 +58,14 @@ def _normalize(code: str, *, field: str) -> str:
 
 
 def _check_not_locked(*, user: User) -> None:
-    since = clock.now() - limits.SECOND_FACTOR_FAILURE_WINDOW
-    failures = SecondFactorFailure.objects.filter(user=user, created_at__gte=since)
-    if failures.count() < limits.SECOND_FACTOR_FAILURES_MAX:
+    unlock_at = sliding_window_reopens_at(
+        SecondFactorFailure.objects.filter(user=user),
+        most=limits.SECOND_FACTOR_FAILURES_MAX,
+        window=limits.SECOND_FACTOR_FAILURE_WINDOW,
+    )
+    if unlock_at is None:
         return
-    oldest = failures.order_by("created_at").values_list("created_at", flat=True).first()
-    assert oldest is not None
-    unlock_at = oldest + limits.SECOND_FACTOR_FAILURE_WINDOW
-    minutes = max(1, int((unlock_at - clock.now()).total_seconds() + 59) // 60)
+    minutes = minutes_until(unlock_at)
     raise RateLimited(
         ngettext(
             "Too many wrong codes. For your safety, the second step is locked; "

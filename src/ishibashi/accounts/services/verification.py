@@ -20,6 +20,7 @@ from ishibashi.accounts.models import AccountRequest, RequestKind, User
 from ishibashi.accounts.services.login import login_key
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError, RateLimited
+from ishibashi.core.throttle import minutes_until, sliding_window_reopens_at
 
 VERIFICATION_SALT = "ishibashi.accounts.email-verification"
 INVALID_LINK = _(
@@ -68,8 +69,8 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def _throttle_error(oldest: dt.datetime, *, window: dt.timedelta, code: str) -> RateLimited:
-    minutes = max(1, int((oldest + window - clock.now()).total_seconds() + 59) // 60)
+def _throttle_error(reopens_at: dt.datetime, *, code: str) -> RateLimited:
+    minutes = minutes_until(reopens_at)
     if code == "signup_throttled":
         text = ngettext(
             "Too many sign-ups from your network. Try again in %(minutes)d minute.",
@@ -98,17 +99,16 @@ def check_not_throttled(
     per_email: int = 0,
 ) -> None:
     """Refuse (429, with when to retry) once an address or an e-mail made too many requests."""
-    since = clock.now() - window
-    recent = AccountRequest.objects.filter(kind=kind, created_at__gte=since)
+    requests = AccountRequest.objects.filter(kind=kind)
     scopes = []
     if ip_address:
-        scopes.append((recent.filter(ip_address=ip_address), per_address))
+        scopes.append((requests.filter(ip_address=ip_address), per_address))
     if email and per_email:
-        scopes.append((recent.filter(email=email), per_email))
+        scopes.append((requests.filter(email=email), per_email))
     for rows, most in scopes:
-        times = list(rows.order_by("created_at").values_list("created_at", flat=True)[:most])
-        if len(times) >= most:
-            raise _throttle_error(times[0], window=window, code=code)
+        reopens_at = sliding_window_reopens_at(rows, most=most, window=window)
+        if reopens_at is not None:
+            raise _throttle_error(reopens_at, code=code)
 
 
 def _mail(user: User, *, template: str, context: Mapping[str, object]) -> None:
