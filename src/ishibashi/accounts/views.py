@@ -330,9 +330,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _show_error(form, error)
         else:
-            device = selectors.totp_device_get_confirmed(user=user)
-            assert device is not None
-            gate.session_mark_second_factor(request, device)
+            gate.session_mark_second_factor(request, use.device)
             if use.method == "recovery_code":
                 messages.warning(
                     request,

@@ -38,6 +38,7 @@ class SecondFactorUse:
 
     method: str  # "totp" or "recovery_code"
     recovery_codes_left: int
+    device: TotpDevice  # the confirmed device the session is now marked with
 
 
 def _hash_recovery_code(code: str) -> str:
@@ -205,7 +206,7 @@ def second_factor_verify(
         raise _refuse_wrong_code(user=user, ip_address=ip_address, field=field)
     SecondFactorFailure.objects.filter(user=user).delete()
     left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
-    return SecondFactorUse(method=method, recovery_codes_left=left)
+    return SecondFactorUse(method=method, recovery_codes_left=left, device=device)
 
 
 @transaction.atomic
