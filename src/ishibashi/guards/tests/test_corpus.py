@@ -1,0 +1,67 @@
+"""Precision and recall of the shipped patterns on the labelled corpus, per category (≥ 0.9)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ishibashi.guards import CATEGORIES, detect
+
+CORPUS = Path(__file__).with_name("corpus.jsonl")
+# The bar the product asks of each category, on precision and on recall alike.
+ACCURACY_MIN = 0.9
+
+
+def _corpus() -> list[dict[str, object]]:
+    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _scores() -> dict[str, tuple[float, float, int, int, int]]:
+    counts = {category: [0, 0, 0] for category in CATEGORIES}  # true pos., false pos., false neg.
+    for row in _corpus():
+        found = set(detect(str(row["text"])).categories)
+        wanted = set(row["labels"])  # type: ignore[call-overload]
+        for category in CATEGORIES:
+            if category in found and category in wanted:
+                counts[category][0] += 1
+            elif category in found:
+                counts[category][1] += 1
+            elif category in wanted:
+                counts[category][2] += 1
+    scores = {}
+    for category, (true_pos, false_pos, false_neg) in counts.items():
+        precision = true_pos / (true_pos + false_pos) if true_pos + false_pos else 0.0
+        recall = true_pos / (true_pos + false_neg) if true_pos + false_neg else 0.0
+        scores[category] = (precision, recall, true_pos, false_pos, false_neg)
+    return scores
+
+
+def test_the_corpus_is_big_and_covers_every_category_in_both_languages() -> None:
+    rows = _corpus()
+    assert len(rows) >= 300
+    for language in ("ja", "en"):
+        mine = [row for row in rows if row["lang"] == language]
+        for category in CATEGORIES:
+            assert any(category in row["labels"] for row in mine), (language, category)  # type: ignore[operator]
+        # Hard negatives: messages that look close but ask for nothing wrong.
+        assert sum(1 for row in mine if not row["labels"]) >= 50
+
+
+def test_precision_and_recall_per_category_are_at_least_0_9(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given the labelled corpus; when every message is checked
+    scores = _scores()
+    # then the numbers are printed (pytest -s shows them) and each meets the bar
+    with capsys.disabled():
+        print(f"\nguards corpus: {len(_corpus())} messages")
+        for category, (precision, recall, true_pos, false_pos, false_neg) in scores.items():
+            print(
+                f"  {category:14} precision {precision:.3f}  recall {recall:.3f}  "
+                f"(tp {true_pos}, fp {false_pos}, fn {false_neg})"
+            )
+    for category, (precision, recall, *_counts) in scores.items():
+        assert precision >= ACCURACY_MIN, category
+        assert recall >= ACCURACY_MIN, category
