@@ -12,16 +12,21 @@ from ishibashi.guards.categories import (
     writer_warning,
 )
 from ishibashi.guards.detector import GuardResult, Hit, detect, pattern_set
+from ishibashi.guards.texts import ReaderCaution, WriterWarning, reader_cautions, writer_warnings
 
 __all__ = [
     "CATEGORIES",
     "GuardCategory",
     "GuardResult",
     "Hit",
+    "ReaderCaution",
+    "WriterWarning",
     "category_label",
     "detect",
     "pattern_set",
     "reader_caution",
+    "reader_cautions",
     "reason_text",
     "writer_warning",
+    "writer_warnings",
 ]
