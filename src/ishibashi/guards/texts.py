@@ -34,10 +34,14 @@ class ReaderCaution:
 def writer_warnings(result: GuardResult, *, is_client: bool) -> list[WriterWarning]:
     rows = []
     for category in result.categories:
+        # One line per reason, quoting every passage that gave it.
+        quoted: dict[str, list[str]] = {}
+        for hit in result.hits:
+            if hit.category == category and hit.excerpt not in quoted.get(hit.reason, []):
+                quoted.setdefault(hit.reason, []).append(hit.excerpt)
         found = [
-            f"{reason_text(hit.reason)}: 「{hit.excerpt}」"
-            for hit in result.hits
-            if hit.category == category
+            f"{reason_text(reason)}: " + "".join(f"「{words}」" for words in excerpts)
+            for reason, excerpts in quoted.items()
         ]
         rows.append(
             WriterWarning(
