@@ -34,6 +34,7 @@ class Pattern:
     view: str
     regex: re.Pattern[str]
     unless: re.Pattern[str] | None
+    unless_anywhere: re.Pattern[str] | None
     requires: re.Pattern[str] | None
     digits: tuple[re.Pattern[str], ...]
 
@@ -111,6 +112,7 @@ def patterns_parse(data: dict[str, Any]) -> PatternSet:
                 view=view,
                 regex=regex,
                 unless=_compile(entry.get("unless")),
+                unless_anywhere=_compile(entry.get("unless_anywhere")),
                 requires=_compile(entry.get("requires")),
                 digits=tuple(re.compile(shape) for shape in entry.get("digits", ())),
             )
@@ -163,6 +165,8 @@ def detect(text: str, *, patterns: PatternSet | None = None) -> GuardResult:
     for pattern in patterns.patterns:
         folded = views[pattern.view]
         if pattern.requires and not pattern.requires.search(folded.text):
+            continue
+        if pattern.unless_anywhere and pattern.unless_anywhere.search(folded.text):
             continue
         for match in pattern.regex.finditer(folded.text):
             hit = _hit(pattern, folded, match)
