@@ -315,3 +315,19 @@ def test_the_api_report_names_the_message_and_refuses_another_contracts(
     assert (accepted.status_code, accepted.json()["message_id"]) == (201, message.pk)
     assert (twice.status_code, twice.json()["code"]) == (409, "already_flagged")
     assert ContractFlag.objects.count() == 1
+
+
+def test_the_openapi_document_describes_the_check_and_the_guards():
+    document = Client().get("/api/v1/openapi.json").json()
+
+    check = document["paths"]["/api/v1/messages/check"]["post"]
+    assert set(check["responses"]) >= {"200", "401", "422"}
+    schemas = document["components"]["schemas"]
+    assert set(schemas["GuardCheckOut"]["properties"]) == {
+        "categories",
+        "version",
+        "hits",
+        "warnings",
+    }
+    assert "guards" in schemas["ContractMessageOut"]["properties"]
+    assert "message_id" in schemas["FlagIn"]["properties"]
