@@ -29,6 +29,7 @@ from ishibashi.core.middleware import (
     server_error_json,
 )
 from ishibashi.core.request_ids import current_request_id
+from ishibashi.guards.api import messages_router
 from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
@@ -224,3 +225,4 @@ api.add_router("/deliveries", deliveries_router)
 api.add_router("/delivery-files", delivery_files_router)
 api.add_router("/changes", changes_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/messages", messages_router)

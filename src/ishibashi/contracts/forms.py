@@ -124,6 +124,12 @@ class NoteForm(ShapeForm):
     note = _text(_("Note"), length_max=limits.REASON_LENGTH_MAX, rows=2)
 
 
+class FlagForm(NoteForm):
+    """The worker's report; `message_id` when it is made from a message's caution banner."""
+
+    message_id = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+
 class ResolveForm(ShapeForm):
     worker_amount_jpy = forms.IntegerField(
         label=_("To the worker (yen)"), required=False, widget=YenInput

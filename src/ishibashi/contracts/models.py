@@ -363,6 +363,10 @@ class ContractFlag(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     note = models.TextField(blank=True)
+    # The client's message the report was made from (the caution banner's button), if any.
+    message = models.ForeignKey(
+        "ContractMessage", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -381,6 +385,10 @@ class ContractMessage(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
+    # The message guards' categories hit, computed once when the message is recorded, so every
+    # page and the API show the same caution without running the detector again.
+    guard_categories = models.JSONField(default=list, blank=True)
+    guard_version = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

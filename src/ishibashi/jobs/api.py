@@ -20,6 +20,7 @@ from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
 from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
 from ishibashi.core.schemas import BodyIn, ErrorOut, PageQuery, PersonOut, WholeNumber
+from ishibashi.guards.schemas import GuardsOut, guards_of
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
 from ishibashi.jobs.selectors import JobFilters
@@ -215,8 +216,15 @@ class ProposalOut(Schema):
     revision: int = Field(description="1 as sent; raised by each revision (第2版, 第3版…).")
     decline_reason: str
     warnings: list[str]
+    cover_letter_guards: GuardsOut
     created_at: datetime
     decided_at: datetime | None
+
+    @staticmethod
+    def resolve_cover_letter_guards(proposal: Proposal) -> dict[str, Any]:
+        return guards_of(
+            proposal.cover_letter_guard_categories, proposal.cover_letter_guard_version
+        )
 
     @staticmethod
     def resolve_job_title(proposal: Proposal) -> str:
@@ -261,7 +269,12 @@ class MessageOut(Schema):
     id: int
     author: PersonOut
     body: str
+    guards: GuardsOut
     created_at: datetime
+
+    @staticmethod
+    def resolve_guards(message: ProposalMessage) -> dict[str, Any]:
+        return guards_of(message.guard_categories, message.guard_version)
 
 
 class MessageThreadOut(Schema):
@@ -486,6 +499,8 @@ def proposal_messages_endpoint(
 def proposal_message_post_endpoint(
     request: HttpRequest, proposal_id: int, payload: MessageIn
 ) -> Status[ProposalMessage]:
+    """The message guards' result comes back in `guards`; a hit is never refused (warn before
+    sending with POST /messages/check)."""
     message = services.proposal_message_post(
         author=request_user(request), proposal_id=proposal_id, body=payload.body
     )

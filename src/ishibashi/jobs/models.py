@@ -116,6 +116,10 @@ class Proposal(models.Model):
     # Raised by each revision after negotiating (第2版, 第3版…), so a hire can name the exact plan
     # the client read and a plan changed meanwhile is not signed unseen.
     revision = models.PositiveIntegerField(default=1)
+    # The message guards' result on the cover letter (ishibashi.guards), kept with the version of
+    # the patterns that produced it; 0 means it was written before the guards existed.
+    cover_letter_guard_categories = models.JSONField(default=list, blank=True)
+    cover_letter_guard_version = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -177,6 +181,10 @@ class ProposalMessage(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(max_length=limits.MESSAGE_LENGTH_MAX)
+    # The message guards' categories hit, computed once when the message is recorded, so every
+    # page and the API show the same caution without running the detector again.
+    guard_categories = models.JSONField(default=list, blank=True)
+    guard_version = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

@@ -25,6 +25,14 @@ from ishibashi.core import limits
 from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound, RateLimited, Unavailable
 from ishibashi.core.pagination import page_of
+from ishibashi.guards import (
+    ReaderCaution,
+    WriterWarning,
+    category_label,
+    detect,
+    reader_cautions,
+    writer_warnings,
+)
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
     ClientJobStats,
@@ -33,6 +41,7 @@ from ishibashi.jobs.models import (
     MilestoneKind,
     Proposal,
     ProposalKind,
+    ProposalMessage,
     ProposalState,
 )
 from ishibashi.jobs.selectors import JobFilters
@@ -347,6 +356,7 @@ def _plan_form_page(
     """
     user = _user(request)
     plan_errors: list[str] = []
+    guard_warnings: list[WriterWarning] = []
     template_actions = _template_actions(revising)
     if request.method == "GET":
         if revising is None:
@@ -400,6 +410,11 @@ def _plan_form_page(
                 rows = forms.milestone_rows(data=data, count=len(plan))
         elif action == "submit" and form_valid and not invalid_rows:
             filled = [(index, row) for index, row in enumerate(rows) if not row.is_blank()]
+            if data.get("acknowledged") != "1":
+                # The cover letter is warned about before it is sent, never blocked.
+                found = detect(form.cleaned_data.get("cover_letter") or "")
+                guard_warnings = writer_warnings(found, is_client=False)
+        if action == "submit" and form_valid and not invalid_rows and not guard_warnings:
             try:
                 if revising is None:
                     proposal = services.proposal_create(
@@ -432,6 +447,7 @@ def _plan_form_page(
         "plan_errors": plan_errors,
         "can_add_row": len(rows) < limits.PROPOSAL_MILESTONES_MAX,
         "template_actions": template_actions,
+        "guard_warnings": guard_warnings,
     }
     return render(request, "jobs/propose.html", context)
 
@@ -483,6 +499,30 @@ def _hire_form_for(proposal: Proposal, posted: forms.HireForm | None) -> forms.H
     return posted
 
 
+@dataclass(frozen=True)
+class ThreadRow:
+    """A message as the viewer sees it: the reader gets the guards' cautions, the writer (and an
+    operator) a note that the other party sees one (docs/guards.md)."""
+
+    message: ProposalMessage
+    cautions: list[ReaderCaution]
+    writer_note: str
+
+
+def guard_view(
+    categories: list[str], *, is_writer: bool, is_party: bool
+) -> tuple[list[ReaderCaution], str]:
+    """The cautions for the reader, or the note for the writer, of a text with these categories."""
+    if not categories:
+        return [], ""
+    if is_writer or not is_party:
+        labels = "、".join(category_label(c) for c in categories)
+        return [], _("The other party is shown a caution on this message: %(categories)s.") % {
+            "categories": labels
+        }
+    return reader_cautions(categories), ""
+
+
 def proposal_page(
     request: HttpRequest,
     proposal_id: int,
@@ -490,6 +530,7 @@ def proposal_page(
     message_form: forms.MessageForm | None = None,
     decline_form: forms.DeclineForm | None = None,
     hire_form: forms.HireForm | None = None,
+    guard_warnings: list[WriterWarning] | None = None,
 ) -> HttpResponse:
     user = _user(request)
     try:
@@ -501,13 +542,31 @@ def proposal_page(
     is_worker = user.pk == proposal.worker_id
     # The newest messages, shown oldest first; a thread longer than a page is rare before hiring.
     newest = selectors.proposal_messages(proposal=proposal).order_by("-id")[: limits.PAGE_SIZE_MAX]
+    thread = list(reversed(newest))
+    thread_rows = []
+    for message in thread:
+        cautions, note = guard_view(
+            message.guard_categories,
+            is_writer=message.author_id == user.pk,
+            is_party=is_worker or is_client,
+        )
+        thread_rows.append(ThreadRow(message=message, cautions=cautions, writer_note=note))
+    cover_cautions, cover_note = guard_view(
+        proposal.cover_letter_guard_categories,
+        is_writer=is_worker,
+        is_party=is_worker or is_client,
+    )
     context = {
         "proposal": proposal,
         "job": proposal.job,
         "milestones": list(proposal.milestones.all()),
         "warnings": selectors.proposal_warnings(proposal),
         "thread_reminder": selectors.THREAD_REMINDER,
-        "thread": list(reversed(newest)),
+        "thread": thread,
+        "thread_rows": thread_rows,
+        "cover_cautions": cover_cautions,
+        "cover_note": cover_note,
+        "guard_warnings": guard_warnings or [],
         "is_worker": is_worker,
         "is_client": is_client,
         # An operator may read the thread but not write in it.
@@ -534,7 +593,22 @@ def proposal_detail_view(request: HttpRequest, proposal_id: int) -> HttpResponse
 @login_required
 @require_POST
 def proposal_message_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """Sends the message; one the guards find something in comes back first with a warning and
+    the text kept, and goes out when the writer sends it anyway (`acknowledged`)."""
     form = forms.MessageForm(request.POST)
+    if form.is_valid() and request.POST.get("acknowledged") != "1":
+        found = detect(form.cleaned_data["body"] or "")
+        if found.categories:
+            user = _user(request)
+            try:
+                proposal = selectors.proposal_get_for_viewer(viewer=user, proposal_id=proposal_id)
+            except ApplicationError:
+                proposal = None  # the service gives the refusal below
+            if proposal is not None and services.proposal_thread_is_open(proposal):
+                warnings = writer_warnings(found, is_client=proposal.job.client_id == user.pk)
+                return proposal_page(
+                    request, proposal_id, message_form=form, guard_warnings=warnings
+                )
     if form.is_valid():
         try:
             services.proposal_message_post(

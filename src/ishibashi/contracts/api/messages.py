@@ -31,9 +31,15 @@ from ishibashi.core import limits
 def contract_flag_endpoint(
     request: HttpRequest, contract_id: int, payload: FlagIn
 ) -> Status[ContractFlag]:
-    """Counted once per contract on the client's reliability profile."""
+    """Counted once per contract on the client's reliability profile; a second report is
+    409 `already_flagged`. `message_id` names the client's message it is about (the one a
+    `before_escrow` caution was shown on)."""
     flag = services.contract_flag(
-        worker=request_user(request), contract_id=contract_id, kind=payload.kind, note=payload.note
+        worker=request_user(request),
+        contract_id=contract_id,
+        kind=payload.kind,
+        note=payload.note,
+        message_id=payload.message_id,
     )
     return Status(201, flag)
 
@@ -64,7 +70,8 @@ def contract_messages_endpoint(
 def contract_message_post_endpoint(
     request: HttpRequest, contract_id: int, payload: ContractMessageIn
 ) -> Status[ContractMessage]:
-    """A worker's message during the work starts the client's reply clock."""
+    """A worker's message during the work starts the client's reply clock. The message guards'
+    result comes back in `guards`; a hit is never refused (warn with POST /messages/check)."""
     message = services.contract_message_post(
         author=request_user(request), contract_id=contract_id, body=payload.body
     )

@@ -14,6 +14,7 @@ from ishibashi.contracts.models import (
     ChangeRequest,
     Contract,
     ContractFlag,
+    ContractMessage,
     ContractTerms,
     Delivery,
     DeliveryFile,
@@ -22,6 +23,7 @@ from ishibashi.contracts.models import (
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.core import clock
 from ishibashi.core.schemas import BodyIn, PersonOut, WholeNumber
+from ishibashi.guards.schemas import GuardsOut, guards_of
 
 
 class ContractSummaryOut(Schema):
@@ -341,6 +343,9 @@ class DisputeResolveIn(BodyIn):
 class FlagIn(BodyIn):
     kind: str = Field(description="asked_before_escrow")
     note: str = ""
+    message_id: int | None = Field(
+        None, description="The client's message in the thread the report is about, if any."
+    )
 
 
 class FlagOut(Schema):
@@ -349,6 +354,7 @@ class FlagOut(Schema):
     kind: str
     kind_label: str
     note: str
+    message_id: int | None
     created_at: datetime
 
     @staticmethod
@@ -364,7 +370,12 @@ class ContractMessageOut(Schema):
     id: int
     author: PersonOut
     body: str
+    guards: GuardsOut
     created_at: datetime
+
+    @staticmethod
+    def resolve_guards(message: ContractMessage) -> dict[str, Any]:
+        return guards_of(message.guard_categories, message.guard_version)
 
 
 class ContractMessageThreadOut(Schema):

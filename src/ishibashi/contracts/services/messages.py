@@ -25,11 +25,18 @@ from ishibashi.contracts.services.settlement import contract_for_party, stats_bu
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput
 from ishibashi.core.text import clean_text
+from ishibashi.guards import detect
 from ishibashi.notifications.notices import notices_batched
 
 
-def contract_flag(*, worker: User, contract_id: int, kind: str, note: str = "") -> ContractFlag:
-    """The worker reports that the client asked for work before escrow; counted on the profile."""
+def contract_flag(
+    *, worker: User, contract_id: int, kind: str, note: str = "", message_id: int | None = None
+) -> ContractFlag:
+    """The worker reports that the client asked for work before escrow; counted on the profile.
+
+    `message_id` names the client's message in the thread the report was made from (the caution
+    banner's one-click button); once per contract, whichever way it is made.
+    """
     note = clean_text(
         note, field="note", multiline=True, length_max=limits.REASON_LENGTH_MAX, required=False
     )
@@ -44,16 +51,34 @@ def contract_flag(*, worker: User, contract_id: int, kind: str, note: str = "") 
             raise Conflict(
                 _("You have already reported this on this contract."), code="already_flagged"
             )
+        message = None
+        if message_id is not None:
+            message = ContractMessage.objects.filter(
+                pk=message_id, contract=contract, author_id=contract.client_id
+            ).first()
+            if message is None:
+                raise InvalidInput(
+                    _("No such message from the client in this contract's thread."),
+                    field="message_id",
+                )
         flag = ContractFlag.objects.create(
-            contract=contract, kind=kind, reported_by=worker, note=note, created_at=now
+            contract=contract,
+            kind=kind,
+            reported_by=worker,
+            note=note,
+            message=message,
+            created_at=now,
         )
         stats_bump(contract.client_id, escrow_before_work_flags=1)
+        payload: dict[str, object] = {"kind": kind, "note": note}
+        if message is not None:
+            payload["message_id"] = message.pk
         event_append(
             contract=contract,
             action="flagged",
             actor=worker,
             now=now,
-            payload={"kind": kind, "note": note},
+            payload=payload,
         )
         return flag
 
@@ -63,7 +88,8 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
 
     A worker's message while work is in progress starts the client's reply clock on that work
     (unless one runs already); the client's reply stops it. A new account sends a bounded
-    number of messages an hour.
+    number of messages an hour. The message guards' result is stored with it; a hit is never
+    a refusal (product spec, "Messages and guards").
     """
     body = clean_text(
         body, field="body", multiline=True, length_max=limits.CONTRACT_MESSAGE_LENGTH_MAX
@@ -79,8 +105,15 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
             limit=limits.NEW_ACCOUNT_MESSAGES_PER_HOUR,
             kind="messages",
         )
+        # Checked, never refused or edited: the reader sees a caution on what was found.
+        guard = detect(body)
         message = ContractMessage.objects.create(
-            contract=contract, author=author, body=body, created_at=now
+            contract=contract,
+            author=author,
+            body=body,
+            guard_categories=guard.categories,
+            guard_version=guard.version,
+            created_at=now,
         )
         working = Milestone.objects.select_for_update().filter(
             contract=contract,

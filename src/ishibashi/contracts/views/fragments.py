@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.template.defaultfilters import filesizeformat, linebreaksbr
@@ -21,7 +22,9 @@ from django.utils.translation import gettext as _
 
 from ishibashi.accounts.models import User
 from ishibashi.contracts.models import ContractMessage, FileVisibility, MilestoneState
+from ishibashi.contracts.states import Role
 from ishibashi.contracts.views.base import choice_label, yen
+from ishibashi.guards import GuardCategory, category_label, reader_cautions
 
 if TYPE_CHECKING:
     from ishibashi.contracts.views.cards import DeliveryRow, FileRow, MilestoneCard, TermsRow
@@ -179,22 +182,114 @@ def timeline(rows: list[EventRow], automatic: str) -> SafeString:
     return _join(items)
 
 
-def thread(messages: list[ContractMessage], viewer: User) -> SafeString:
-    """The messages, oldest first; the viewer's own are marked `mine`."""
+@dataclass(frozen=True)
+class FlagButton:
+    """Where the worker's one-click report posts, while the contract has none yet."""
+
+    url: str
+    csrf_token: str
+
+
+def thread(
+    messages: list[ContractMessage],
+    viewer: User,
+    *,
+    role: Role | None = None,
+    flag: FlagButton | None = None,
+) -> SafeString:
+    """The messages, oldest first; the viewer's own are marked `mine`.
+
+    A message the guards found something in carries, for the party who received it, a caution
+    saying what to do (and, on a request to work before escrow, the worker's one-click report);
+    its writer sees only that the other party is shown a caution (docs/guards.md).
+    """
+    texts = _GuardTexts.make() if any(m.guard_categories for m in messages) else None
     return format_html_join(
         "",
-        '<li class="thread-message{}" data-testid="thread-message"><p class="thread-meta">'
-        "<strong>{}</strong> · {}</p><p>{}</p></li>",
+        '<li class="thread-message{}" data-testid="thread-message" data-message-id="{}">'
+        '<p class="thread-meta"><strong>{}</strong> · {}</p><p>{}</p>{}</li>',
         (
             (
                 " mine" if message.author_id == viewer.pk else "",
+                message.pk,
                 message.author.display_name,
                 when(message.created_at),
                 linebreaksbr(message.body, autoescape=True),
+                _guard_note(message, viewer, role, flag, texts) if texts else "",
             )
             for message in messages
         ),
     )
+
+
+@dataclass(frozen=True)
+class _GuardTexts:
+    """The words every banner on a page shares, translated once per page."""
+
+    caution_heading: str
+    writer_note: str
+    flag_button: str
+    flagged: str
+
+    @classmethod
+    def make(cls) -> _GuardTexts:
+        return cls(
+            caution_heading=_("Caution"),
+            writer_note=_("The other party is shown a caution on this message: %(categories)s."),
+            flag_button=_("Report: asked to work before escrow"),
+            flagged=_("You have reported a request to work before escrow on this contract."),
+        )
+
+
+def _guard_note(
+    message: ContractMessage,
+    viewer: User,
+    role: Role | None,
+    flag: FlagButton | None,
+    texts: _GuardTexts,
+) -> SafeString | str:
+    if not message.guard_categories:
+        return ""
+    categories = list(message.guard_categories)
+    if message.author_id == viewer.pk or role not in (Role.CLIENT, Role.WORKER):
+        # The writer (and an operator) sees what the reader is shown, not the reader's advice.
+        labels = "、".join(category_label(c) for c in categories)
+        return format_html(
+            '<p class="help guard-note" data-testid="guard-writer-note">{}</p>',
+            texts.writer_note % {"categories": labels},
+        )
+    items = []
+    for caution in reader_cautions(categories):
+        action: SafeString | str = ""
+        if caution.category == GuardCategory.BEFORE_ESCROW and role is Role.WORKER:
+            if flag is not None:
+                action = format_html(
+                    '<form method="post" action="{}" class="inline" data-testid="guard-flag-form">'
+                    '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                    '<input type="hidden" name="message_id" value="{}">'
+                    '<button type="submit" class="button danger" data-testid="guard-flag">{}'
+                    "</button></form>",
+                    flag.url,
+                    flag.csrf_token,
+                    message.pk,
+                    texts.flag_button,
+                )
+            else:
+                action = format_html(
+                    '<p class="help" data-testid="guard-flagged">{}</p>', texts.flagged
+                )
+        items.append(
+            format_html(
+                '<div class="warnings guard-caution" role="note" data-testid="guard-caution" '
+                'data-category="{}"><p><strong>{}: {}</strong></p><p>{}</p>{}</div>',
+                caution.category,
+                texts.caution_heading,
+                caution.label,
+                caution.caution,
+                action,
+            )
+        )
+    return _join(items)
 
 
 def terms_versions(versions: list[TermsRow]) -> SafeString:

@@ -10,7 +10,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -39,6 +41,7 @@ from ishibashi.contracts.views.cards import (
 from ishibashi.contracts.views.timeline import event_rows
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError
+from ishibashi.guards import WriterWarning
 from ishibashi.ledger.selectors import wallet_summary_for_user
 
 # Events and messages drawn on the contract page unless the whole history is asked for.
@@ -65,8 +68,13 @@ def contract_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def contract_page(
-    request: HttpRequest, contract_id: int, *, bound: Bound | None = None
+    request: HttpRequest,
+    contract_id: int,
+    *,
+    bound: Bound | None = None,
+    guard_warnings: list[WriterWarning] | None = None,
 ) -> HttpResponse:
+    """The contract page; `guard_warnings` when a message about to be sent needs a second look."""
     user = request_user(request)
     try:
         contract = selectors.contract_get_for_viewer(viewer=user, contract_id=contract_id)
@@ -116,7 +124,7 @@ def contract_page(
         )
     if "flag" in actions:
         contract_forms["flag"] = bound_form(
-            bound, "flag", None, lambda: forms.NoteForm(auto_id=forms.scoped_id("flag"))
+            bound, "flag", None, lambda: forms.FlagForm(auto_id=forms.scoped_id("flag"))
         )
     changes = change_rows(
         viewer=user, contract=contract, milestones=milestones, now=now, bound=bound
@@ -152,7 +160,17 @@ def contract_page(
         "forms": contract_forms,
         "wallet_jpy": wallet_jpy,
         "thread": thread,
-        "thread_html": fragments.thread(thread, user),
+        "thread_html": fragments.thread(
+            thread,
+            user,
+            role=role,
+            flag=fragments.FlagButton(
+                url=reverse("contracts:flag", args=[contract.pk]), csrf_token=get_token(request)
+            )
+            if "flag" in actions
+            else None,
+        ),
+        "guard_warnings": guard_warnings or [],
         "thread_more": thread_more,
         "events_more": events_more,
         "changes": changes,

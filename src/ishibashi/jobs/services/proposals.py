@@ -16,6 +16,7 @@ from ishibashi.accounts.selectors import check_email_verified, check_new_account
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ishibashi.core.text import clean_text
+from ishibashi.guards import detect
 from ishibashi.jobs import notices
 from ishibashi.jobs.models import (
     Job,
@@ -183,11 +184,15 @@ def proposal_create(*, worker: User, job_id: int, data: ProposalInput) -> Propos
             _("You already have an open proposal on this job. Withdraw it to send another."),
             code="proposal_exists",
         )
+    # Checked, never refused: the client sees a caution on what was found (docs/guards.md).
+    guard = detect(plan.cover_letter)
     try:
         with transaction.atomic(), notices_batched():
             proposal = Proposal.objects.create(
                 job=job, worker=worker, kind=kind, cover_letter=plan.cover_letter,
                 total_jpy=plan.total_jpy, created_at=clock.now(),
+                cover_letter_guard_categories=guard.categories,
+                cover_letter_guard_version=guard.version,
             )  # fmt: skip
     except IntegrityError:  # the same worker's double submit, racing past the check above
         raise Conflict(
@@ -250,8 +255,19 @@ def proposal_revise(*, worker: User, proposal_id: int, data: ProposalInput) -> P
     _milestones_save(proposal, plan.milestones)
     proposal.total_jpy = plan.total_jpy
     proposal.cover_letter = plan.cover_letter
+    guard = detect(plan.cover_letter)
+    proposal.cover_letter_guard_categories = guard.categories
+    proposal.cover_letter_guard_version = guard.version
     proposal.revision += 1
-    proposal.save(update_fields=["total_jpy", "cover_letter", "revision"])
+    proposal.save(
+        update_fields=[
+            "total_jpy",
+            "cover_letter",
+            "cover_letter_guard_categories",
+            "cover_letter_guard_version",
+            "revision",
+        ]
+    )
     # Written in the client's language: the message is there for them to notice the change.
     with translation.override(proposal.job.client.preferred_language):
         body = _("The proposal was revised to version %(revision)d. New total: ¥%(total)s.") % {
@@ -304,7 +320,8 @@ def proposal_decline(*, client: User, proposal_id: int, reason: str = "") -> Pro
 def proposal_message_post(*, author: User, proposal_id: int, body: str) -> ProposalMessage:
     """A message in the proposal's thread; either party, while it is open or just decided.
 
-    A new account sends a bounded number of messages an hour."""
+    A new account sends a bounded number of messages an hour. The message guards' result is
+    stored with it; a hit is never a refusal (product spec, "Messages and guards")."""
     proposal = proposal_for_party(user=author, proposal_id=proposal_id)
     check_new_account_rate(
         author,
@@ -317,8 +334,15 @@ def proposal_message_post(*, author: User, proposal_id: int, body: str) -> Propo
         raise Conflict(
             _("This proposal is closed; its thread is read-only."), code="proposal_not_open"
         )
+    # Checked, never refused or edited: the reader sees a caution on what was found.
+    guard = detect(body)
     message = ProposalMessage.objects.create(
-        proposal=proposal, author=author, body=body, created_at=clock.now()
+        proposal=proposal,
+        author=author,
+        body=body,
+        guard_categories=guard.categories,
+        guard_version=guard.version,
+        created_at=clock.now(),
     )
     notices.proposal_message_posted(message=message, proposal=proposal)
     return message
