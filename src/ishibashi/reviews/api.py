@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from ishibashi.accounts.api import users_router
 from ishibashi.accounts.auth import request_user, user_auth
@@ -154,14 +154,14 @@ def _contract_reviews(user: Any, contract_id: int) -> dict[str, Any]:
 )
 def review_submit_endpoint(
     request: HttpRequest, contract_id: int, payload: ReviewSubmitIn
-) -> tuple[int, Review]:
+) -> Status[Review]:
     user = request_user(request)
     review = services.review_submit(
         author=user,
         contract_id=contract_id,
         data=services.ReviewInput(**payload.model_dump()),
     )
-    return 201, Review.objects.select_related("author", "reviewee").get(pk=review.pk)
+    return Status(201, Review.objects.select_related("author", "reviewee").get(pk=review.pk))
 
 
 @contracts_router.get(
