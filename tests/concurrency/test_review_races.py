@@ -61,7 +61,9 @@ def test_the_same_review_sent_twice_at_once_is_taken_once(hanako, taro):
 
         outcomes = race(
             2,
-            lambda n: services.review_submit(author=taro, contract_id=contract.pk, data=OF_CLIENT),
+            lambda n, pk=contract.pk: services.review_submit(
+                author=taro, contract_id=pk, data=OF_CLIENT
+            ),
         )
 
         assert sorted(kind for kind, _value in outcomes) == ["ok", "refused"]
@@ -77,9 +79,9 @@ def test_both_parties_at_once_are_published_together_exactly_once(hanako, taro):
 
         outcomes = race(
             2,
-            lambda n: services.review_submit(
+            lambda n, pk=contract.pk: services.review_submit(
                 author=(taro, hanako)[n],
-                contract_id=contract.pk,
+                contract_id=pk,
                 data=(OF_CLIENT, OF_WORKER)[n],
             ),
         )

@@ -66,7 +66,8 @@ def test_the_api_takes_a_review_and_answers_with_it_unpublished(call, contract, 
     body = response.json()
     assert (body["overall"], body["clarity"], body["quality"]) == (4, 3, None)
     assert (body["reviewee_role"], body["published_at"], body["reply"]) == ("client", None, None)
-    assert body["facts"] == [] and body["labels"] == []
+    assert body["facts"] == []
+    assert body["labels"] == []
     status = call("get", taro, f"/contracts/{contract.pk}/reviews").json()
     assert status["status"] == "waiting"
     assert status["mine"]["id"] == body["id"]
@@ -161,7 +162,8 @@ def test_the_form_shows_every_error_at_once_and_keeps_nothing(contract, taro):
     assert form.status_code == 200
     assert "相手の評価と同時に公開されます。公開後は変更できません。" in text
     assert text.count('type="radio" name="overall"') == 5
-    assert 'name="payment_speed"' in text and 'name="quality"' not in text
+    assert 'name="payment_speed"' in text
+    assert 'name="quality"' not in text
 
     sent = page.post(f"/contracts/{contract.pk}/review/", {"text": "短い"})
 
