@@ -38,7 +38,7 @@ def _contract_panel(viewer: User, contract_id: int) -> selectors.ContractReviews
         reviews = selectors.contract_reviews_for_viewer(viewer=viewer, contract_id=contract_id)
     except ApplicationError:  # the page itself says "not found"
         return None
-    if reviews.status == selectors.Status.NOT_ENDED:
+    if reviews.closes_at is None:  # a running contract has nothing to show here
         return None
     return reviews
 

@@ -181,6 +181,11 @@ def contract_reviews_for_viewer(*, viewer: User, contract_id: int) -> ContractRe
     if contract is None or not (contract.is_party(viewer.pk) or viewer.is_staff):
         raise NotFound(_("No such contract."))
     closes_at = review_window_closes_at(contract)
+    role = reviewee_role_of(contract, viewer)
+    if closes_at is None:
+        # A running contract has no reviews: the contract page pays one query for this panel.
+        status = Status.NOT_A_PARTY if role is None else Status.NOT_ENDED
+        return ContractReviews(contract, status, None, None, [], role)
     window = ReviewWindow.objects.filter(contract=contract).first()
     visible = list(
         _reviews()
@@ -190,12 +195,9 @@ def contract_reviews_for_viewer(*, viewer: User, contract_id: int) -> ContractRe
     )
     mine = next((r for r in visible if r.author_id == viewer.pk), None)
     published = [r for r in visible if r.published_at is not None]
-    role = reviewee_role_of(contract, viewer)
     closed = window is not None and window.closed_at is not None
     if role is None:
         status = Status.NOT_A_PARTY
-    elif closes_at is None:
-        status = Status.NOT_ENDED
     elif mine is not None:
         status = Status.PUBLISHED if mine.published_at is not None else Status.WAITING
     elif closed or clock.now() >= closes_at:

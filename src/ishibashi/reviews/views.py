@@ -112,7 +112,13 @@ def _user_reviews_page(
         rows.append({"review": review, "reply_form": reply_form})
     context = {
         "person": person,
-        "summaries": [selectors.rating_summary(person.pk, r) for r in ReviewRole],
+        # A role the person does not take shows only if they were reviewed in it before.
+        "summaries": [
+            summary
+            for role_ in ReviewRole
+            if (summary := selectors.rating_summary(person.pk, role_)).count
+            or (person.is_client if role_ is ReviewRole.CLIENT else person.is_worker)
+        ],
         "rows": rows,
         "role": role,
         "roles": ReviewRole.choices,
