@@ -152,7 +152,8 @@ def review_submit(*, author: User, contract_id: int, data: ReviewInput) -> Revie
                     **fields,
                 )
         except IntegrityError:
-            # Only without the window's lock (never here); said plainly rather than a 500.
+            # The window's lock makes this unreachable; the constraint is the backstop, and a
+            # refusal in words beats a server error.
             raise Conflict(
                 _("You have already reviewed this contract."), code="already_reviewed"
             ) from None
