@@ -34,6 +34,7 @@ from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
+from ishibashi.reviews.api import reviews_router
 
 logger = logging.getLogger("ishibashi.api")
 
@@ -226,3 +227,4 @@ api.add_router("/delivery-files", delivery_files_router)
 api.add_router("/changes", changes_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/messages", messages_router)
+api.add_router("/reviews", reviews_router)

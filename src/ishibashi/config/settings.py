@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "ishibashi.payments",
     "ishibashi.jobs",
     "ishibashi.contracts",
+    "ishibashi.reviews",
     "ishibashi.operations",
 ]
 
@@ -167,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ishibashi.notifications.context_processors.unread_notifications",
+                "ishibashi.reviews.context_processors.review_panels",
             ],
         },
     },

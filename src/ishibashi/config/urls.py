@@ -14,6 +14,7 @@ urlpatterns = [
     path("jobs/", include("ishibashi.jobs.urls")),
     path("jobs/", include("ishibashi.contracts.hiring_urls")),
     path("contracts/", include("ishibashi.contracts.urls")),
+    path("", include("ishibashi.reviews.urls")),
     path("operations/", include("ishibashi.operations.urls")),
     path("notifications/", include("ishibashi.notifications.urls")),
     path("api/v1/", api.urls),

@@ -79,6 +79,12 @@ class Contract(models.Model):
                 condition=models.Q(termination_effective_at__isnull=False),
                 name="contracts_termination_due",
             ),
+            # Apps above read contracts by when they ended (the reviews' prompt sweep).
+            models.Index(
+                fields=["ended_at"],
+                condition=models.Q(ended_at__isnull=False),
+                name="contracts_ended",
+            ),
         ]
 
     def __str__(self) -> str:

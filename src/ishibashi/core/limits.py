@@ -124,3 +124,16 @@ REASON_LENGTH_MAX = 2_000
 CONTRACT_MESSAGE_LENGTH_MAX = 5_000
 CHANGE_MESSAGE_LENGTH_MAX = 5_000
 CHANGE_MILESTONES_MAX = 12
+# Reviews (評価). Both parties may review for 14 days after the contract ends (product spec):
+# long enough for a person away for a week, short enough that a review still describes the work.
+REVIEW_WINDOW = timedelta(days=14)
+# A review is a few sentences someone can act on; a bare "ok" tells the next reader nothing.
+REVIEW_TEXT_LENGTH_MIN = 10
+REVIEW_TEXT_LENGTH_MAX = 2_000
+REVIEW_REPLY_LENGTH_MAX = 1_000
+REVIEW_SCORE_MIN = 1
+REVIEW_SCORE_MAX = 5
+# The newest reviews shown on a profile page; the rest are on the reviews list.
+REVIEWS_ON_PROFILE = 5
+# Review prompts on マイページ: more than this many due at once is a backlog, shown on the list.
+REVIEW_PROMPTS_MAX = 20

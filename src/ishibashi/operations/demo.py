@@ -116,6 +116,7 @@ def seed_demo() -> list[User]:
         users.append(user)
     _seed_demo_money(users)
     _seed_demo_jobs({user.email: user for user in users})
+    _seed_demo_reviews({user.email: user for user in users})
     return users
 
 
@@ -270,3 +271,67 @@ def _seed_demo_jobs(people: dict[str, User]) -> None:
                     ],
                 ),
             )
+
+
+DEMO_REVIEWED_JOB = "商品写真の切り抜き（30点）"
+
+
+def _seed_demo_reviews(people: dict[str, User]) -> None:
+    """A finished contract with both reviews published: 山田商店 stayed silent after the delivery,
+    it was approved automatically, and 佐藤 健's review of the shop carries that fact."""
+    import datetime as dt
+
+    from ishibashi.contracts import services as contracts
+    from ishibashi.contracts.models import Milestone
+    from ishibashi.core import clock
+    from ishibashi.jobs import services as jobs
+    from ishibashi.jobs.models import Job
+    from ishibashi.reviews.services import ReviewInput, review_submit
+
+    shop, designer = people["shop@example.jp"], people["designer@example.jp"]
+    if Job.objects.filter(client=shop, title=DEMO_REVIEWED_JOB).exists():
+        return
+    due = jobs.today() + dt.timedelta(days=10)
+    job = jobs.job_create(
+        client=shop,
+        publish=True,
+        data=jobs.JobInput(
+            title=DEMO_REVIEWED_JOB, description="商品写真30点の背景を白に切り抜いてください。",
+            category="design", contract_type="fixed", budget_min_jpy=10_000,
+            budget_max_jpy=20_000, recruiting_deadline=clock.now() + dt.timedelta(days=7),
+            desired_delivery_on=due, scope_deliverables="切り抜き済みの画像30点",
+            scope_acceptance_criteria="背景が白一色であること", revision_rounds=1,
+        ),
+    )  # fmt: skip
+    plan = [
+        jobs.MilestoneInput(title="切り抜き30点", kind="research", amount_jpy=15_000, due_on=due)
+    ]
+    proposal = jobs.proposal_create(
+        worker=designer,
+        job_id=job.pk,
+        data=jobs.ProposalInput(
+            cover_letter="切り抜きは得意です。", total_jpy=15_000, milestones=plan
+        ),
+    )
+    contract = contracts.proposal_hire(client=shop, proposal_id=proposal.pk)
+    milestone = contract.milestones.get()
+    contracts.milestone_fund(client=shop, milestone_id=milestone.pk)
+    contracts.delivery_create(
+        worker=designer, milestone_id=milestone.pk, message="30点納品します。"
+    )
+    # The demo cannot wait the inspection days: the shop's silence runs out now, and the
+    # sweeper approves the delivery automatically, as it would at the real deadline.
+    Milestone.objects.filter(pk=milestone.pk).update(
+        clock_deadline_at=clock.now(), action_due_at=clock.now()
+    )
+    contracts.milestones_sweep_due()
+    review_submit(
+        author=designer, contract_id=contract.pk,
+        data=ReviewInput(overall=2, communication=2, clarity=4, payment_speed=2,
+                         text="依頼内容は明確でしたが、納品後に連絡がなく自動承認になりました。"),
+    )  # fmt: skip
+    review_submit(
+        author=shop, contract_id=contract.pk,
+        data=ReviewInput(overall=5, quality=5, timeliness=5, communication=4,
+                         text="仕上がりがきれいで早かったです。確認が遅れてすみません。"),
+    )  # fmt: skip

@@ -27,6 +27,7 @@ def registered_sweeps() -> list[Sweep]:
     from ishibashi.core.idempotency import idempotent_requests_purge
     from ishibashi.jobs.services import jobs_expire_overdue
     from ishibashi.payments.services import deposit_reconcile_pending, payout_settle_due
+    from ishibashi.reviews.services import reviews_prompt_due, reviews_publish_due
 
     return [
         Sweep("deposits_reconcile", deposit_reconcile_pending),
@@ -36,6 +37,9 @@ def registered_sweeps() -> list[Sweep]:
         Sweep("changes_expire", changes_expire_due),
         Sweep("monthly_periods_open", monthly_periods_open),
         Sweep("contracts_terminate", contracts_terminate_due),
+        # After the contract sweeps, so a contract they end is prompted in the same round.
+        Sweep("reviews_prompt_due", reviews_prompt_due),
+        Sweep("reviews_publish_due", reviews_publish_due),
         Sweep("idempotent_requests_purge", idempotent_requests_purge),
     ]
 

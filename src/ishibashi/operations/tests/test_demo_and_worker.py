@@ -30,7 +30,7 @@ def test_the_demo_has_jobs_to_browse_and_a_hired_contract_awaiting_escrow(db):
     assert Job.objects.filter(state=JobState.OPEN).count() == len(DEMO_JOBS) - 1
     found = job_search(JobFilters(q="ネットショップ")).jobs
     assert [job.title for job in found] == ["ネットショップ開設のお手伝い（商品登録50点）"]
-    contract = Contract.objects.get()
+    contract = Contract.objects.get(state="active")
     assert contract.worker.email == "worker@example.jp"
     assert [m.title for m in contract.milestones.all()] == [
         "事前調査", "待機・深夜対応", "実作業", "作業完了確認",
@@ -68,3 +68,20 @@ def test_a_worker_round_runs_queued_tasks():
 
 def test_sweep_command_runs(db):
     call_command("sweep", "--once")
+
+
+def test_the_demo_has_a_finished_contract_with_both_reviews_published(db):
+    from ishibashi.reviews.models import Review
+    from ishibashi.reviews.selectors import rating_summary
+
+    seed_demo()
+    seed_demo()
+
+    reviews = Review.objects.filter(published_at__isnull=False).order_by("pk")
+    assert [r.author.email for r in reviews] == ["designer@example.jp", "shop@example.jp"]
+    assert reviews[0].facts == [{"kind": "auto_approved", "count": 1}]
+    shop = User.objects.get(email="shop@example.jp")
+    assert (rating_summary(shop.pk, "client").count, rating_summary(shop.pk, "client").average) == (
+        1,
+        2.0,
+    )
