@@ -33,6 +33,7 @@ from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
+from ishibashi.reputation.api import clients_router, workers_router
 
 logger = logging.getLogger("ishibashi.api")
 
@@ -224,3 +225,5 @@ api.add_router("/deliveries", deliveries_router)
 api.add_router("/delivery-files", delivery_files_router)
 api.add_router("/changes", changes_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/clients", clients_router)
+api.add_router("/workers", workers_router)

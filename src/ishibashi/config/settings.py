@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "ishibashi.payments",
     "ishibashi.jobs",
     "ishibashi.contracts",
+    "ishibashi.reputation",
     "ishibashi.operations",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("jobs/", include("ishibashi.contracts.hiring_urls")),
     path("contracts/", include("ishibashi.contracts.urls")),
     path("operations/", include("ishibashi.operations.urls")),
+    path("help/", include("ishibashi.reputation.urls")),
     path("notifications/", include("ishibashi.notifications.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
