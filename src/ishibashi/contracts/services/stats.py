@@ -26,9 +26,7 @@ from ishibashi.contracts.states import Action
 
 # Every counter the recount owns: all of ClientContractStats but its key.
 STAT_FIELDS = tuple(
-    f.name
-    for f in ClientContractStats._meta.concrete_fields
-    if f.name not in ("id", "client")
+    f.name for f in ClientContractStats._meta.concrete_fields if f.name not in ("id", "client")
 )
 
 _COUNTED_EVENTS = (
