@@ -55,7 +55,7 @@ def job_of_a_silent_client(make_user):
     )
     from ishibashi.core import clock
 
-    job = jobs.job_create(
+    return jobs.job_create(
         client=client,
         data=JobInput(
             title="企業サイトのコーディング",
@@ -73,7 +73,6 @@ def job_of_a_silent_client(make_user):
         ),
         publish=True,
     )
-    return job
 
 
 def _log_in(page, email):
