@@ -21,6 +21,7 @@ from ishibashi.accounts import forms, gate, selectors, services
 from ishibashi.accounts.models import User
 from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError
+from ishibashi.core.slots import slot_render
 
 
 def _show_error(form: Form, error: ApplicationError) -> None:
@@ -162,8 +163,12 @@ def public_profile_view(request: HttpRequest, user_id: int) -> HttpResponse:
     except ApplicationError as error:
         return render(request, "404.html", {"message": error.message}, status=404)
     is_own = request.user.is_authenticated and request.user.pk == profile_user.pk
+    # The reliability profile and track record come from the reputation app above (core.slots).
+    sections = slot_render("profile_sections", request, profile_user.pk)
     return render(
-        request, "accounts/profile.html", {"profile_user": profile_user, "is_own": is_own}
+        request,
+        "accounts/profile.html",
+        {"profile_user": profile_user, "is_own": is_own, "sections": sections},
     )
 
 

@@ -35,6 +35,7 @@ from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
 from ishibashi.reviews.api import reviews_router
+from ishibashi.reputation.api import clients_router, workers_router
 
 logger = logging.getLogger("ishibashi.api")
 
@@ -228,3 +229,5 @@ api.add_router("/changes", changes_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/messages", messages_router)
 api.add_router("/reviews", reviews_router)
+api.add_router("/clients", clients_router)
+api.add_router("/workers", workers_router)

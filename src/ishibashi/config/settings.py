@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "ishibashi.jobs",
     "ishibashi.contracts",
     "ishibashi.reviews",
+    "ishibashi.reputation",
     "ishibashi.operations",
 ]
 

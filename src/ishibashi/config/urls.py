@@ -16,6 +16,7 @@ urlpatterns = [
     path("contracts/", include("ishibashi.contracts.urls")),
     path("", include("ishibashi.reviews.urls")),
     path("operations/", include("ishibashi.operations.urls")),
+    path("help/", include("ishibashi.reputation.urls")),
     path("notifications/", include("ishibashi.notifications.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

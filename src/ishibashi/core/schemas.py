@@ -39,3 +39,19 @@ class PageQuery(Schema):
 class PersonOut(Schema):
     id: int
     display_name: str
+
+
+class ReliabilityReasonOut(Schema):
+    code: str
+    severity: str
+    text: str
+    help_url: str
+
+
+class ClientReliabilitySummaryOut(Schema):
+    """A client's level and its top reason, on a job's answer (the full profile:
+    GET /api/v1/clients/{id}/reliability)."""
+
+    level: str
+    level_label: str
+    top_reason: ReliabilityReasonOut | None

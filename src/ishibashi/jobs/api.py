@@ -19,7 +19,15 @@ from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import InvalidInput
 from ishibashi.core.pagination import page_of
 from ishibashi.core.schemas import ERRORS_WITH_FORBIDDEN as ERRORS
-from ishibashi.core.schemas import BodyIn, ErrorOut, PageQuery, PersonOut, WholeNumber
+from ishibashi.core.schemas import (
+    BodyIn,
+    ClientReliabilitySummaryOut,
+    ErrorOut,
+    PageQuery,
+    PersonOut,
+    WholeNumber,
+)
+from ishibashi.core.slots import slot_data_many
 from ishibashi.guards.schemas import GuardsOut, guards_of
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
@@ -121,6 +129,13 @@ class JobOut(JobCardOut):
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    # Filled by the reputation app above (core.slots); null when nothing fills it.
+    client_reliability: ClientReliabilitySummaryOut | None = None
+
+    @staticmethod
+    def resolve_client_reliability(job: Job, context: Any) -> dict[str, Any] | None:
+        request = context["request"]
+        return slot_data_many("client_reliability", request, [job.client_id])[job.client_id]
 
 
 class JobPageOut(Schema):

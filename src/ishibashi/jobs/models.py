@@ -215,6 +215,8 @@ class ClientJobStats(models.Model):
     # from the jobs themselves when a profile needs it.
     publish_to_hire_seconds_total = models.BigIntegerField(default=0)
     consultations_sold = models.PositiveIntegerField(default=0)
+    # Paid consultations on a job that then closed or expired without a hire (相談のみ).
+    consultations_unconverted = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"job stats of {self.client_id}"

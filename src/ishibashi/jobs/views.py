@@ -33,6 +33,7 @@ from ishibashi.guards import (
     reader_cautions,
     writer_warnings,
 )
+from ishibashi.core.slots import slot_render, slot_render_many
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
     ClientJobStats,
@@ -101,6 +102,8 @@ def _pager(number: int, has_next: bool) -> dict[str, Any]:
 class JobCard:
     job: Job
     stats: ClientJobStats
+    # The client's level and top reason, drawn by the app above that fills the slot (if any).
+    reliability: str = ""
 
 
 @require_GET
@@ -127,11 +130,21 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _show_error(form, error)
             refusal = error
+    jobs = found.jobs if found else []
+    # One batch for every card's client: the page's queries do not grow with its length.
+    reliability = slot_render_many(
+        "client_reliability_summary", request, [job.client_id for job in jobs]
+    )
     context = {
         "form": form,
-        "cards": [JobCard(job=job, stats=selectors.client_stats(job.client)) for job in found.jobs]
-        if found
-        else [],
+        "cards": [
+            JobCard(
+                job=job,
+                stats=selectors.client_stats(job.client),
+                reliability=reliability[job.client_id],
+            )
+            for job in jobs
+        ],
         "pager": _pager(found.page, found.has_next) if found else None,
     }
     response = render(request, "jobs/list.html", context)
@@ -165,6 +178,7 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
     context = {
         "job": job,
         "stats": selectors.client_stats(job.client),
+        "reliability": slot_render("client_reliability", request, job.client_id),
         "is_owner": is_owner,
         "can_edit": is_owner and services.job_is_editable(job),
         "proposals": proposals,
@@ -441,6 +455,8 @@ def _plan_form_page(
                 return redirect("jobs:proposal_detail", proposal_id=proposal.pk)
     context = {
         "job": job,
+        # The client's record, read before the propose button (research the client first).
+        "reliability": slot_render("client_reliability", request, job.client_id),
         "proposal": revising,
         "form": form,
         "rows": rows,

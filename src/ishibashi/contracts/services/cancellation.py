@@ -79,7 +79,7 @@ def _contract_cancel_now(
         action="cancellation",
         actor=actor,
         now=now,
-        payload={"by": role.value, "reason": reason},
+        payload={"by": role.value, "reason": reason, "funded_before": funded_before},
     )
     cancel_unstarted(contract, actor=actor, now=now)
     started = Milestone.objects.select_for_update().filter(

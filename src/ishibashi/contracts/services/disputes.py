@@ -29,6 +29,15 @@ from ishibashi.ledger import services as ledger
 from ishibashi.notifications.notices import notices_batched
 
 
+def dispute_outcome(worker_amount_jpy: int, amount_jpy: int) -> str:
+    """The client's counter a ruling bumps: all to the worker, all back, or a split."""
+    if worker_amount_jpy >= amount_jpy:
+        return "disputes_for_worker"
+    if worker_amount_jpy == 0:
+        return "disputes_for_client"
+    return "disputes_split"
+
+
 def milestone_dispute(*, actor: User, milestone_id: int, reason: str) -> Milestone:
     """トラブル: either party freezes nothing yet; an operator decides, the legal clock runs."""
     reason = clean_text(reason, field="reason", multiline=True, length_max=limits.REASON_LENGTH_MAX)
@@ -116,6 +125,7 @@ def milestone_dispute_resolve(
             )
             clocks.clock_stop(m)
             m.action_due_at = None
+            stats_bump(contract.client_id, **{dispute_outcome(worker_amount_jpy, amount): 1})
             return {
                 "worker_amount_jpy": worker_amount_jpy,
                 "client_amount_jpy": amount - worker_amount_jpy,

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from ishibashi.accounts.models import User
 from ishibashi.accounts.selectors import check_email_verified
-from ishibashi.contracts import clocks, notices
+from ishibashi.contracts import clocks, notices, timing
 from ishibashi.contracts.models import (
     Milestone,
 )
@@ -49,11 +49,13 @@ def milestone_fund(*, client: User, milestone_id: int) -> Milestone:
                 idempotency_key=ledger_key(m, "fund"),
             )
             waited = (now - m.funding_requested_at) if m.funding_requested_at else None
+            stats_bump(lk.contract.client_id, escrows_funded=1)
             if waited is not None:
                 stats_bump(
                     lk.contract.client_id,
                     fundings=1,
                     funding_seconds_total=int(waited.total_seconds()),
+                    **timing.bump_for("fund", int(waited.total_seconds())),
                 )
             m.funded_at = now
             clocks.clock_stop(m)

@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
 from ishibashi.accounts.selectors import check_new_account_rate
-from ishibashi.contracts import clocks, notices
+from ishibashi.contracts import clocks, notices, timing
 from ishibashi.contracts.events import event_append
 from ishibashi.contracts.models import (
     ClockKind,
+    Contract,
     ContractFlag,
     ContractMessage,
     ContractState,
@@ -83,6 +84,30 @@ def contract_flag(
         return flag
 
 
+def client_reply_wait(*, contract: Contract, now: dt.datetime) -> int | None:
+    """Seconds since the worker's first message the client has not answered yet (None: none).
+
+    The reply clock of the profile's median reply time: from a worker's message to the
+    client's next message in the same thread. Two indexed reads of the thread's newest rows.
+    """
+    thread = ContractMessage.objects.filter(contract=contract)
+    last_client = (
+        thread.filter(author_id=contract.client_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    waiting_since = (
+        thread.filter(author_id=contract.worker_id, id__gt=last_client or 0)
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if waiting_since is None:
+        return None
+    return int((now - waiting_since).total_seconds())
+
+
 def contract_message_post(*, author: User, contract_id: int, body: str) -> ContractMessage:
     """A message in the contract's thread.
 
@@ -105,6 +130,10 @@ def contract_message_post(*, author: User, contract_id: int, body: str) -> Contr
             limit=limits.NEW_ACCOUNT_MESSAGES_PER_HOUR,
             kind="messages",
         )
+        if author.pk == contract.client_id:
+            waited = client_reply_wait(contract=contract, now=now)
+            if waited is not None:
+                stats_bump(contract.client_id, **timing.bump_for("reply", waited))
         # Checked, never refused or edited: the reader sees a caution on what was found.
         guard = detect(body)
         message = ContractMessage.objects.create(

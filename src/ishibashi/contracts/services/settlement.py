@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
-from ishibashi.contracts import clocks, notices
+from ishibashi.contracts import clocks, notices, timing
 from ishibashi.contracts.models import (
     ClientContractStats,
     ClockKind,
@@ -138,6 +138,10 @@ def contract_settle(
     if states <= MILESTONE_TERMINAL and not open_periods:
         if contract.cancelled_at is not None:
             contract_transition(contract, action="cancel", actor=actor, now=now, pending=pending)
+            if pending is None:
+                stats_bump(contract.client_id, contracts_cancelled=1)
+            else:
+                pending.stats_add(contract.client_id, contracts_cancelled=1)
         else:
             contract_transition(contract, action="complete", actor=actor, now=now, pending=pending)
             if pending is None:
@@ -206,10 +210,12 @@ def approve_and_release(
         m.approved_at = now
         m.cancellation_requested_at = None
         if m.delivered_at is not None and action != Action.LEGAL_RELEASE:
+            waited = int((now - m.delivered_at).total_seconds())
             bump(
                 lk.contract.client_id,
                 inspections=1,
-                inspection_seconds_total=int((now - m.delivered_at).total_seconds()),
+                inspection_seconds_total=waited,
+                **timing.bump_for("inspect", waited),
             )
         clocks.clock_stop(m)
         m.action_due_at = None

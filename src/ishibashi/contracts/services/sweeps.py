@@ -318,6 +318,8 @@ def _act_on_deadline(locked: Locked, *, now: dt.datetime) -> None:
         clocks.clock_stop(milestone)
         milestone.client_silence_expired_at = now
         milestone.save()
+        # Silence during work, counted on the client's profile (the event below is its record).
+        stats_bump(contract.client_id, client_reply_silences=1)
         event_append(
             contract=contract,
             action="client_silence_expired",

@@ -19,7 +19,7 @@ from ishibashi.jobs.models import (
     ProposalState,
 )
 from ishibashi.jobs.services.inputs import JobInput, checked_job
-from ishibashi.jobs.services.stats import client_job_stats_bump
+from ishibashi.jobs.services.stats import client_job_stats_bump, consultations_hired
 from ishibashi.notifications.notices import notices_batched
 
 
@@ -148,7 +148,9 @@ def job_close(*, client: User, job_id: int) -> Job:
     job.ended_at = job.updated_at = now
     job.save(update_fields=["state", "ended_at", "updated_at"])
     open_proposals_decline(job, reason=str(_("The client closed the job.")), now=now)
-    client_job_stats_bump(job.client, jobs_closed_without_hire=1)
+    client_job_stats_bump(
+        job.client, jobs_closed_without_hire=1, consultations_unconverted=consultations_hired(job)
+    )
     return job
 
 
@@ -172,6 +174,10 @@ def jobs_expire_overdue(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
             open_proposals_decline(
                 job, reason=str(_("The recruiting period ended without a hire.")), now=now
             )
-            client_job_stats_bump(job.client, jobs_expired_without_hire=1)
+            client_job_stats_bump(
+                job.client,
+                jobs_expired_without_hire=1,
+                consultations_unconverted=consultations_hired(job),
+            )
             expired += 1
     return expired

@@ -27,8 +27,26 @@ def client_job_stats_bump(client: User, **deltas: int) -> None:
     )
 
 
-def client_job_stats_rebuild(*, client: User) -> ClientJobStats:
-    """Recount a client's hiring record from the jobs; must equal the running counters."""
+def consultations_hired(job: Job) -> int:
+    """Paid consultations bought on this job: when it ends without a hire, none led anywhere."""
+    return Proposal.objects.filter(
+        job=job, kind=ProposalKind.CONSULTATION, state=ProposalState.HIRED
+    ).count()
+
+
+JOB_STAT_FIELDS = (
+    "jobs_posted",
+    "hires",
+    "jobs_closed_without_hire",
+    "jobs_expired_without_hire",
+    "publish_to_hire_seconds_total",
+    "consultations_sold",
+    "consultations_unconverted",
+)
+
+
+def client_job_stats_recount(*, client: User) -> dict[str, int]:
+    """A client's hiring record counted from the jobs; must equal the running counters."""
     jobs = Job.objects.filter(client=client)
     hired = [
         (published, ended)
@@ -37,15 +55,33 @@ def client_job_stats_rebuild(*, client: User) -> ClientJobStats:
         )
         if published is not None and ended is not None
     ]
-    seconds = sum(int((ended - published).total_seconds()) for published, ended in hired)
-    stats = _stats_of(client)
-    stats.jobs_posted = jobs.exclude(published_at=None).count()
-    stats.hires = len(hired)
-    stats.jobs_closed_without_hire = jobs.filter(state=JobState.CLOSED_WITHOUT_HIRE).count()
-    stats.jobs_expired_without_hire = jobs.filter(state=JobState.EXPIRED).count()
-    stats.publish_to_hire_seconds_total = seconds
-    stats.consultations_sold = Proposal.objects.filter(
+    consultations = Proposal.objects.filter(
         job__client=client, kind=ProposalKind.CONSULTATION, state=ProposalState.HIRED
-    ).count()
+    )
+    return {
+        "jobs_posted": jobs.exclude(published_at=None).count(),
+        "hires": len(hired),
+        "jobs_closed_without_hire": jobs.filter(state=JobState.CLOSED_WITHOUT_HIRE).count(),
+        "jobs_expired_without_hire": jobs.filter(state=JobState.EXPIRED).count(),
+        "publish_to_hire_seconds_total": sum(
+            int((ended - published).total_seconds()) for published, ended in hired
+        ),
+        "consultations_sold": consultations.count(),
+        "consultations_unconverted": consultations.filter(
+            job__state__in=(JobState.CLOSED_WITHOUT_HIRE, JobState.EXPIRED)
+        ).count(),
+    }
+
+
+def client_job_stats_stored(*, client: User) -> dict[str, int]:
+    row = ClientJobStats.objects.filter(client=client).values(*JOB_STAT_FIELDS).first()
+    return dict.fromkeys(JOB_STAT_FIELDS, 0) if row is None else dict(row)
+
+
+def client_job_stats_rebuild(*, client: User) -> ClientJobStats:
+    """Write the recount over a client's hiring record."""
+    stats = _stats_of(client)
+    for name, value in client_job_stats_recount(client=client).items():
+        setattr(stats, name, value)
     stats.save()
     return stats
