@@ -34,8 +34,8 @@ from ishibashi.jobs.api import jobs_router, proposals_router
 from ishibashi.notifications.api import notifications_router
 from ishibashi.operations.api import operations_router
 from ishibashi.payments.api import sandbox_router, wallet_router
-from ishibashi.reviews.api import reviews_router
 from ishibashi.reputation.api import clients_router, workers_router
+from ishibashi.reviews.api import reviews_router
 
 logger = logging.getLogger("ishibashi.api")
 

@@ -25,6 +25,7 @@ from ishibashi.core import limits
 from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound, RateLimited, Unavailable
 from ishibashi.core.pagination import page_of
+from ishibashi.core.slots import slot_render, slot_render_many
 from ishibashi.guards import (
     ReaderCaution,
     WriterWarning,
@@ -33,7 +34,6 @@ from ishibashi.guards import (
     reader_cautions,
     writer_warnings,
 )
-from ishibashi.core.slots import slot_render, slot_render_many
 from ishibashi.jobs import forms, selectors, services
 from ishibashi.jobs.models import (
     ClientJobStats,
