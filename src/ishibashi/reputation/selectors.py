@@ -32,7 +32,6 @@ from ishibashi.reputation.rules import (
     worker_track_record,
 )
 
-
 # Ids beyond a 64-bit integer cannot name a row; SQLite would refuse to even compare them.
 ID_MAX = 2**63 - 1
 
