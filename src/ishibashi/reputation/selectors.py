@@ -32,6 +32,13 @@ from ishibashi.reputation.rules import (
     worker_track_record,
 )
 
+# Ids beyond a 64-bit integer cannot name a row; SQLite would refuse to even compare them.
+ID_MAX = 2**63 - 1
+
+
+def _real_ids(ids: list[int]) -> list[int]:
+    return sorted({pk for pk in ids if 1 <= pk <= ID_MAX})
+
 
 def rating_of(*, user_id: int, role: str) -> RatingSummary | None:
     """The one place the reviews app's rating comes in.
@@ -87,7 +94,7 @@ def client_profiles(*, client_ids: list[int], with_rating: bool = True) -> dict[
     Unknown or inactive ids are left out. The job list asks without ratings: a card shows the
     level and its top reason, which never come from the rating.
     """
-    ids = sorted(set(client_ids))
+    ids = _real_ids(client_ids)
     users = dict(
         User.objects.filter(pk__in=ids, is_active=True).values_list("pk", "identity_verified_at")
     )
@@ -135,6 +142,8 @@ def _no_such_user() -> str:
 
 def worker_track_record_get(*, worker_id: int) -> TrackRecord:
     """A worker's track record in four aggregate queries, whatever their history; public."""
+    if not _real_ids([worker_id]):
+        raise NotFound(_no_such_user())
     user = User.objects.filter(pk=worker_id, is_active=True).values("identity_verified_at").first()
     if user is None:
         raise NotFound(_no_such_user())

@@ -312,3 +312,10 @@ def test_the_job_api_carries_a_compact_reliability_summary(hanako, taro):
     answer = Client().get(f"/api/v1/jobs/{job.pk}").json()
     assert answer["client_reliability"]["level"] == "warning"
     assert answer["client_reliability"]["top_reason"]["text"] == SENTENCE
+
+
+def test_an_id_beyond_any_row_is_404_not_an_error():
+    web = Client()
+    for path in ("/api/v1/clients/{}/reliability", "/api/v1/workers/{}/track-record"):
+        for pk in (0, 2**63, 91010126035699908608):
+            assert web.get(path.format(pk)).status_code == 404
