@@ -154,7 +154,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile_view(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
-    return render(request, "accounts/profile.html", {"profile_user": user, "is_own": True})
+    # What the apps above add (reviews owed, reliability, reviews) comes through core.slots.
+    context = {
+        "profile_user": user,
+        "is_own": True,
+        "to_do": slot_render("my_page_to_do", request, user.pk),
+        "sections": slot_render("profile_sections", request, user.pk),
+    }
+    return render(request, "accounts/profile.html", context)
 
 
 def public_profile_view(request: HttpRequest, user_id: int) -> HttpResponse:
@@ -163,7 +170,7 @@ def public_profile_view(request: HttpRequest, user_id: int) -> HttpResponse:
     except ApplicationError as error:
         return render(request, "404.html", {"message": error.message}, status=404)
     is_own = request.user.is_authenticated and request.user.pk == profile_user.pk
-    # The reliability profile and track record come from the reputation app above (core.slots).
+    # The reliability profile, track record and reviews come from the apps above (core.slots).
     sections = slot_render("profile_sections", request, profile_user.pk)
     return render(
         request,

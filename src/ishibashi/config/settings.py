@@ -169,7 +169,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ishibashi.notifications.context_processors.unread_notifications",
-                "ishibashi.reviews.context_processors.review_panels",
             ],
         },
     },

@@ -3,8 +3,10 @@
 The upper app registers a renderer in its AppConfig.ready(); the lower page asks the slot by
 name with every id it shows at once, so a list of cards costs the renderer one batch, not one
 query per card. A slot nobody filled renders nothing: each app's pages work without the apps
-above them. (The client's reliability profile on the job pages and the public profile, issue
-12, is drawn by `reputation`, which sits above `jobs` and `accounts`.)
+above them. Several apps may fill one slot; their parts are drawn in the order they ask for.
+(Issue 12: the reliability profile and track record from `reputation`, and the reviews from
+`reviews`, on the job pages, the profiles and the contract page of `jobs`, `accounts` and
+`contracts`.)
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ SlotRenderer = Callable[[HttpRequest, list[int]], dict[int, str]]
 # (request, ids) -> {id: JSON-ready dict} for an API answer
 SlotData = Callable[[HttpRequest, list[int]], dict[int, dict[str, Any]]]
 
-_renderers: dict[str, SlotRenderer] = {}
+_renderers: dict[str, list[tuple[int, SlotRenderer]]] = {}
 _data: dict[str, SlotData] = {}
 
 
-def slot_register(name: str, renderer: SlotRenderer) -> None:
-    _renderers[name] = renderer
+def slot_register(name: str, renderer: SlotRenderer, *, order: int = 50) -> None:
+    """Fill the slot `name`; parts with a lower `order` come first. Registering the same
+    renderer again (a second ready()) changes nothing."""
+    parts = _renderers.setdefault(name, [])
+    if all(existing is not renderer for _order, existing in parts):
+        parts.append((order, renderer))
+        parts.sort(key=lambda part: part[0])
 
 
 def slot_data_register(name: str, provider: SlotData) -> None:
@@ -34,10 +41,13 @@ def slot_data_register(name: str, provider: SlotData) -> None:
 
 def slot_render_many(name: str, request: HttpRequest, ids: Iterable[int]) -> dict[int, SafeString]:
     wanted = sorted(set(ids))
-    renderer = _renderers.get(name)
-    drawn = renderer(request, wanted) if renderer is not None and wanted else {}
-    # The renderer's HTML comes from its own templates, escaped there.
-    return {pk: mark_safe(drawn.get(pk, ""))  # noqa: S308
+    drawn = (
+        [renderer(request, wanted) for _order, renderer in _renderers.get(name, [])]
+        if wanted
+        else []
+    )
+    # The renderers' HTML comes from their own templates, escaped there.
+    return {pk: mark_safe("".join(part.get(pk, "") for part in drawn))  # noqa: S308
             for pk in wanted}  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from ishibashi.contracts.views.cards import (
 from ishibashi.contracts.views.timeline import event_rows
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import ApplicationError
+from ishibashi.core.slots import slot_render
 from ishibashi.guards import WriterWarning
 from ishibashi.ledger.selectors import wallet_summary_for_user
 
@@ -183,6 +184,8 @@ def contract_page(
         "terms_versions_html": fragments.terms_versions(terms_rows),
         "flag_label": FlagKind.ASKED_BEFORE_ESCROW.label,
         "started_states": [s.value for s in STARTED],
+        # The reviews panel once the contract has ended comes from the app above (core.slots).
+        "sections": slot_render("contract_sections", request, contract.pk),
     }
     return render(request, "contracts/detail.html", context)
 
