@@ -31,6 +31,7 @@ from ishibashi.reputation.rules import (
     median_of,
     worker_track_record,
 )
+from ishibashi.reviews.selectors import rating_summary
 
 # Ids beyond a 64-bit integer cannot name a row; SQLite would refuse to even compare them.
 ID_MAX = 2**63 - 1
@@ -41,12 +42,9 @@ def _real_ids(ids: list[int]) -> list[int]:
 
 
 def rating_of(*, user_id: int, role: str) -> RatingSummary | None:
-    """The one place the reviews app's rating comes in.
-
-    At merge: `return reviews.selectors.rating_summary(user_id, role)` (the reviews app sits
-    beside this one, above contracts). Until then nobody has a rating.
-    """
-    return None
+    """The one place the reviews app's rating comes in: published reviews only (one row)."""
+    summary = rating_summary(user_id, role)
+    return RatingSummary(count=summary.count, average=summary.average)
 
 
 def _signals(

@@ -17,6 +17,7 @@ from ishibashi.jobs.services.stats import (
     client_job_stats_recount,
     client_job_stats_stored,
 )
+from ishibashi.reviews.services import review_stats_rebuild
 
 
 @dataclass(frozen=True)
@@ -62,4 +63,9 @@ def reputation_rebuild(*, fix: bool = False) -> list[Difference]:
         if fix and found:
             client_job_stats_rebuild(client=client)
             client_contract_stats_rebuild(client_id=client_id)
+    # The ratings: each person's published reviews per role, kept by the reviews app.
+    differences += [
+        Difference(m.user_id, f"rating_{m.role}_{m.field}", m.stored, m.expected)
+        for m in review_stats_rebuild(fix=fix)
+    ]
     return differences
