@@ -18,7 +18,7 @@ USAGE = """usage: ishibashi COMMAND [options]
   demo        migrate, load the demo marketplace, run web + worker (Ctrl-C stops both)
   seed-demo   load the demo marketplace into the configured database (idempotent)
   sweep       run every deadline sweep once
-  rebuild-reputation  recount the clients' reliability counters; exit 1 if any differ (--fix)
+  rebuild-reputation  recount the reliability counters and ratings; exit 1 if any differ (--fix)
   …           any Django management command: migrate, createsuperuser, shell, …
 """
 

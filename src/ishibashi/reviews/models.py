@@ -98,7 +98,7 @@ class ReviewWindow(models.Model):
 
 
 class Review(models.Model):
-    """One party's review of the other. Never edited: not before publication (decision 0010a),
+    """One party's review of the other. Never edited: not before publication (decision 0010),
     and never after; only the reviewee's reply is added, once."""
 
     contract = models.ForeignKey(
