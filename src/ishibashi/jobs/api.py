@@ -120,6 +120,25 @@ class JobCardOut(Schema):
     def resolve_client(job: Job) -> dict[str, Any]:
         return client_summary(job.client)
 
+    # Filled by the reputation app above (core.slots); null when nothing fills it. A list
+    # attaches every card's summary in one batch first (`_attach_reliability`).
+    client_reliability: ClientReliabilitySummaryOut | None = None
+
+    @staticmethod
+    def resolve_client_reliability(job: Job, context: Any) -> dict[str, Any] | None:
+        if hasattr(job, "client_reliability_summary"):
+            return job.client_reliability_summary  # type: ignore[no-any-return]
+        request = context["request"]
+        return slot_data_many("client_reliability", request, [job.client_id])[job.client_id]
+
+
+def _attach_reliability(request: HttpRequest, jobs: list[Job]) -> list[Job]:
+    """Every card's client summary in one batch, not one read per card."""
+    summaries = slot_data_many("client_reliability", request, [job.client_id for job in jobs])
+    for job in jobs:
+        job.client_reliability_summary = summaries[job.client_id]  # type: ignore[attr-defined]
+    return jobs
+
 
 class JobOut(JobCardOut):
     scope_deliverables: str
@@ -129,13 +148,6 @@ class JobOut(JobCardOut):
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
-    # Filled by the reputation app above (core.slots); null when nothing fills it.
-    client_reliability: ClientReliabilitySummaryOut | None = None
-
-    @staticmethod
-    def resolve_client_reliability(job: Job, context: Any) -> dict[str, Any] | None:
-        request = context["request"]
-        return slot_data_many("client_reliability", request, [job.client_id])[job.client_id]
 
 
 class JobPageOut(Schema):
@@ -357,7 +369,8 @@ def job_list_endpoint(request: HttpRequest, query: Query[JobQuery]) -> dict[str,
         client_address=client_ip(request),
         filters=JobFilters(**query.dict()),
     )
-    return {"items": found.jobs, "page": found.page, "has_next": found.has_next}
+    jobs = _attach_reliability(request, list(found.jobs))
+    return {"items": jobs, "page": found.page, "has_next": found.has_next}
 
 
 @jobs_router.post("", response={201: JobOut, **ERRORS}, summary="Post a job (draft or published)")

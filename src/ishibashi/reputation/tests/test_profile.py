@@ -319,3 +319,23 @@ def test_an_id_beyond_any_row_is_404_not_an_error():
     for path in ("/api/v1/clients/{}/reliability", "/api/v1/workers/{}/track-record"):
         for pk in (0, 2**63, 91010126035699908608):
             assert web.get(path.format(pk)).status_code == 404
+
+
+def test_the_job_list_api_carries_each_cards_summary_in_a_fixed_number_of_queries(
+    hanako, taro, make_user
+):
+    client_with_auto_approvals(hanako, taro, contracts=12, automatic=3, start=START)
+    _open_job(hanako)
+    _open_job(make_user(is_worker=False))
+    with_2 = _queries("/api/v1/jobs")
+    for _ in range(6):
+        _open_job(make_user(is_worker=False))
+    with CaptureQueriesContext(connection) as captured:
+        items = Client().get("/api/v1/jobs").json()["items"]
+    assert len(captured) == with_2
+    assert len(items) == 8
+    by_client = {item["client"]["id"]: item["client_reliability"] for item in items}
+    assert by_client[hanako.pk]["level"] == "warning"
+    assert by_client[hanako.pk]["top_reason"]["text"] == SENTENCE
+    others = [summary for pk, summary in by_client.items() if pk != hanako.pk]
+    assert {summary["level"] for summary in others} == {"not_enough_history"}
