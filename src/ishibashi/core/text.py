@@ -38,3 +38,46 @@ def clean_text(
             field=field,
         )
     return value
+
+
+def _is_width_form(char: str) -> bool:
+    # Full-width letters and digits (ＡＢＣ, ５００) and half-width katakana (ﾃﾞｰﾀ). Full-width
+    # punctuation （）「」！ is how Japanese is written: folding it would rewrite the text.
+    return (
+        "\uff10" <= char <= "\uff19"
+        or "\uff21" <= char <= "\uff3a"
+        or "\uff41" <= char <= "\uff5a"
+        or "\uff61" <= char <= "\uff9f"
+    )
+
+
+def fold_width(value: str) -> str:
+    """NFKC on full-width letters and digits and half-width katakana only (５００ → 500,
+    ﾃﾞｰﾀ → データ, ＷｏｒｄＰｒｅｓｓ → WordPress), the rest untouched.
+
+    Full NFKC would also rewrite what the writer meant (① → 1, ㈱ → (株)); the search folds the
+    stored text and the query with this same function, so both sides always agree."""
+    if not any(_is_width_form(char) for char in value):
+        return value
+    out: list[str] = []
+    run: list[str] = []
+    for char in value:
+        # A half-width voicing mark (ﾞ) composes with the kana before it: keep them in one run.
+        if _is_width_form(char):
+            run.append(char)
+            continue
+        if run:
+            out.append(unicodedata.normalize("NFKC", "".join(run)))
+            run = []
+        out.append(char)
+    if run:
+        out.append(unicodedata.normalize("NFKC", "".join(run)))
+    return "".join(out)
+
+
+def snippet(value: str, length: int = 100) -> str:
+    """The first `length` characters with runs of whitespace as one space, … when cut."""
+    collapsed = " ".join(value.split())
+    if len(collapsed) <= length:
+        return collapsed
+    return collapsed[:length].rstrip() + "…"

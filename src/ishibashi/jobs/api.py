@@ -28,10 +28,11 @@ from ishibashi.core.schemas import (
     WholeNumber,
 )
 from ishibashi.core.slots import slot_data_many
+from ishibashi.core.text import snippet
 from ishibashi.guards.schemas import GuardsOut, guards_of
 from ishibashi.jobs import selectors, services
 from ishibashi.jobs.models import Job, Proposal, ProposalMessage, ProposedMilestone
-from ishibashi.jobs.selectors import JobFilters
+from ishibashi.jobs.selectors import JobFilters, JobSort
 
 jobs_router = Router(tags=["jobs"], auth=user_auth)
 proposals_router = Router(tags=["proposals"], auth=user_auth)
@@ -103,6 +104,24 @@ class JobCardOut(Schema):
     published_at: datetime | None
     proposal_count: int
     client: ClientSummaryOut
+    # The description's first 100 characters, whitespace collapsed, "…" when cut.
+    snippet: str
+    # Calendar days to the recruiting deadline in Asia/Tokyo (0 on its last day, negative once
+    # past) and the card's words for it: 「あと3日」 / "3 days left", 「本日締切」 / "Closes today".
+    days_left: int
+    deadline_label: str
+
+    @staticmethod
+    def resolve_snippet(job: Job) -> str:
+        return snippet(job.description)
+
+    @staticmethod
+    def resolve_days_left(job: Job) -> int:
+        return selectors.days_left(job.recruiting_deadline)
+
+    @staticmethod
+    def resolve_deadline_label(job: Job) -> str:
+        return selectors.deadline_label(job.recruiting_deadline)
 
     @staticmethod
     def resolve_category_label(job: Job) -> str:
@@ -154,6 +173,9 @@ class JobPageOut(Schema):
     items: list[JobCardOut]
     page: int
     has_next: bool
+    # Matching jobs, at most 1,000; with count_more, at least that many (see docs/api.md).
+    count: int
+    count_more: bool
 
 
 class JobQuery(Schema):
@@ -163,6 +185,7 @@ class JobQuery(Schema):
     budget_min_jpy: int | None = None
     budget_max_jpy: int | None = None
     page: int = 1
+    sort: str = Field(JobSort.NEW, description="new (default), budget or deadline")
 
 
 class JobIn(BodyIn):
@@ -359,7 +382,8 @@ def proposal_read(viewer: User, proposal_id: int) -> Proposal:
     summary="Search open jobs (public)",
 )
 def job_list_endpoint(request: HttpRequest, query: Query[JobQuery]) -> dict[str, object]:
-    """Open jobs, newest first. `q` matches substrings of the title and description; it needs a
+    """Open jobs, sorted by `sort` (new, budget, deadline), with their `count`. `q` matches
+    substrings of the title and description, width-folded (５００ = 500); it needs a
     term of two characters or more with a letter or digit (422 `search_terms_too_short`). A
     search with `q` is limited per client address without credentials and per user with them
     (429 `search_rate_limited`, Retry-After); a search that cannot finish in time answers 503
@@ -370,7 +394,13 @@ def job_list_endpoint(request: HttpRequest, query: Query[JobQuery]) -> dict[str,
         filters=JobFilters(**query.dict()),
     )
     jobs = _attach_reliability(request, list(found.jobs))
-    return {"items": jobs, "page": found.page, "has_next": found.has_next}
+    return {
+        "items": jobs,
+        "page": found.page,
+        "has_next": found.has_next,
+        "count": found.count,
+        "count_more": found.count_more,
+    }
 
 
 @jobs_router.post("", response={201: JobOut, **ERRORS}, summary="Post a job (draft or published)")

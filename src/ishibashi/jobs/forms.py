@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ishibashi.core import limits
 from ishibashi.jobs.models import ContractType, JobCategory, MilestoneKind, ProposalKind
+from ishibashi.jobs.selectors import BUDGET_RANGE_REVERSED, JobSort
 from ishibashi.jobs.services import JobInput, MilestoneInput, ProposalInput
 
 # A deadline typed on a page is Japanese time, the calendar client and workers read it in,
@@ -94,6 +95,9 @@ class ShapeForm(forms.Form):
 # --- search -----------------------------------------------------------------------------------
 
 
+UNKNOWN_CHOICE = {"invalid_choice": _("Choose one of the listed options.")}
+
+
 class JobFilterForm(ShapeForm):
     q = forms.CharField(
         label=_("Keywords"),
@@ -101,21 +105,34 @@ class JobFilterForm(ShapeForm):
         max_length=limits.SEARCH_QUERY_LENGTH_MAX * SLACK,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("e.g. サーバー移行")}),
     )
-    category = forms.CharField(
+    # Choice fields, so an unknown value is the field's own error, shown with the others.
+    category = forms.ChoiceField(
         label=_("Category"),
         required=False,
-        widget=forms.Select(choices=_any_choice(JobCategory.choices)),
+        choices=_any_choice(JobCategory.choices),
+        error_messages=UNKNOWN_CHOICE,
     )
-    contract_type = forms.CharField(
+    contract_type = forms.ChoiceField(
         label=_("Contract type"),
         required=False,
-        widget=forms.Select(choices=_any_choice(ContractType.choices)),
+        choices=_any_choice(ContractType.choices),
+        error_messages=UNKNOWN_CHOICE,
     )
     budget_min_jpy = forms.IntegerField(
         label=_("Budget from (yen)"), required=False, widget=YenInput
     )
     budget_max_jpy = forms.IntegerField(label=_("Budget to (yen)"), required=False, widget=YenInput)
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=JobSort.choices, error_messages=UNKNOWN_CHOICE
+    )
     page = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("budget_min_jpy"), data.get("budget_max_jpy")
+        if low is not None and high is not None and low > high:
+            self.add_error("budget_max_jpy", BUDGET_RANGE_REVERSED)
+        return data
 
 
 # --- jobs -------------------------------------------------------------------------------------

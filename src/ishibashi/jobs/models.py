@@ -78,6 +78,8 @@ class Job(models.Model):
             models.Index(fields=["state", "-published_at", "-id"], name="jobs_state_published"),
             # The expiry sweep: open jobs past their deadline.
             models.Index(fields=["state", "recruiting_deadline"], name="jobs_state_deadline"),
+            # The list sorted by budget (sort=budget), highest first.
+            models.Index(fields=["state", "-budget_max_jpy", "-id"], name="jobs_state_budget"),
             models.Index(fields=["client", "-created_at"], name="jobs_client_created"),
         ]
 

@@ -6,22 +6,25 @@ the viewer may not see, so an id never reveals that an object exists.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ishibashi.accounts.models import User
-from ishibashi.core import limits
+from ishibashi.core import clock, limits
 from ishibashi.core.errors import InvalidInput, NotFound, Unavailable
 from ishibashi.core.pagination import page_slice, page_split
-from ishibashi.core.text import has_forbidden_characters
+from ishibashi.core.text import fold_width, has_forbidden_characters
 from ishibashi.jobs.bigrams import bigram_token
 from ishibashi.jobs.models import (
     ClientJobStats,
@@ -33,6 +36,8 @@ from ishibashi.jobs.models import (
     ProposalMessage,
     ProposalState,
 )
+
+BUDGET_RANGE_REVERSED = _("The budget from must not be above the budget to.")
 
 # Shown above every pre-contract thread: free work before escrow is what the seeds' workers lost.
 # Translators: the Japanese ends with the platform's phrase 「契約後に相談しましょう」.
@@ -58,6 +63,23 @@ WALK_ROWS_MAX = 10_000
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 QUERY_CANCELED = "57014"
 SEARCH_RETRY_AFTER_SECONDS = 5
+# A result count stops here (shown as 「1,000件以上」): counting every match of a broad filter
+# would read every open job on each page view.
+COUNT_CAP = 1000
+
+
+class JobSort(models.TextChoices):
+    NEW = "new", _("Newest")  # ja: 新着順
+    BUDGET = "budget", _("Highest budget")  # ja: 予算の高い順
+    DEADLINE = "deadline", _("Deadline soonest")  # ja: 締切の近い順
+
+
+# Each sort ends on the id, so equal values keep one order from page to page.
+SORT_ORDER = {
+    JobSort.NEW: ("-published_at", "-id"),
+    JobSort.BUDGET: ("-budget_max_jpy", "-id"),
+    JobSort.DEADLINE: ("recruiting_deadline", "id"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,7 @@ class JobFilters:
     budget_min_jpy: int | None = None
     budget_max_jpy: int | None = None
     page: int = 1
+    sort: str = JobSort.NEW
 
 
 @dataclass(frozen=True)
@@ -76,11 +99,16 @@ class JobPage:
     jobs: list[Job]
     page: int
     has_next: bool
+    # How many jobs match; with count_more, at least that many (COUNT_CAP, or the matches a
+    # bounded walk on PostgreSQL saw before it stopped).
+    count: int = 0
+    count_more: bool = False
 
 
 def search_terms(q: str) -> list[str]:
-    """Split on any whitespace (全角スペース too); a user types 「サーバー　移行」 as two terms."""
-    return [term for term in re.split(r"\s+", q.strip()) if term][:5]
+    """Split on any whitespace (全角スペース too); a user types 「サーバー　移行」 as two terms.
+    Width-folded like the stored title and description (５００ finds 500, ﾃﾞｰﾀ finds データ)."""
+    return [term for term in re.split(r"\s+", fold_width(q).strip()) if term][:5]
 
 
 def is_searchable(term: str) -> bool:
@@ -229,7 +257,36 @@ def _candidates(jobs: QuerySet[Job], terms: list[str]) -> list[int] | None:
     return [pk for pk, hit in rows if hit]
 
 
-def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: int) -> list[Job]:
+def _too_broad() -> InvalidInput:
+    return InvalidInput(
+        _(
+            "This search matches too many jobs loosely to sort through. Add a word or "
+            "a filter (category, budget), or use a longer word."
+        ),
+        code="search_too_broad",
+        field="q",
+    )
+
+
+def _postgres_sorted_search(
+    jobs: QuerySet[Job], terms: list[str], start: int, stop: int, sort: str
+) -> tuple[list[Job], int, bool]:
+    """PostgreSQL, sorted by budget or deadline: every match is needed before the first page,
+    so only the bounded steps that give every match are used: the bigram candidates (at most
+    PHASE_ONE_CAP), else a walk of all the open jobs when there are at most WALK_ROWS_MAX.
+    Past both, the search is refused as too broad, as the newest-first search is."""
+    matches = _candidates(jobs, terms)
+    if matches is None:
+        if jobs.order_by()[WALK_ROWS_MAX:].exists():
+            raise _too_broad()
+        matches = _walk(jobs, terms, WALK_ROWS_MAX, WALK_ROWS_MAX)
+    found = list(_page(jobs.filter(pk__in=matches), start, stop, sort))
+    return found, min(len(matches), COUNT_CAP), len(matches) > COUNT_CAP
+
+
+def _postgres_search(
+    jobs: QuerySet[Job], terms: list[str], start: int, stop: int, sort: str = JobSort.NEW
+) -> tuple[list[Job], int, bool]:
     """PostgreSQL: the page of matches in bounded steps, never a count or a full scan.
 
     The planner cannot pick between "walk the jobs newest first" and "read the matches from an
@@ -240,6 +297,8 @@ def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: in
     candidates from the bigram index (every match); for terms that look common, or when the
     index has too many candidates, a walk of up to WALK_ROWS_MAX jobs. A search none of these
     answers is refused (`search_too_broad`) instead of scanning every job."""
+    if sort != JobSort.NEW:
+        return _postgres_sorted_search(jobs, terms, start, stop, sort)
     first_rows = max(WALK_FIRST_ROWS, stop)
     ids = _walk(jobs, terms, stop, first_rows)
     if len(ids) < stop:
@@ -251,19 +310,15 @@ def _postgres_search(jobs: QuerySet[Job], terms: list[str], start: int, stop: in
         if len(ids) < stop:
             matches = _candidates(jobs, terms)
             if matches is not None:
-                return list(_page(jobs.filter(pk__in=matches), start, stop))
+                found = list(_page(jobs.filter(pk__in=matches), start, stop))
+                return found, min(len(matches), COUNT_CAP), len(matches) > COUNT_CAP
             if not common:
                 ids = _walk(jobs, terms, stop, WALK_ROWS_MAX)
         if len(ids) < stop and jobs.order_by()[WALK_ROWS_MAX:].exists():
-            raise InvalidInput(
-                _(
-                    "This search matches too many jobs loosely to sort through. Add a word or "
-                    "a filter (category, budget), or use a longer word."
-                ),
-                code="search_too_broad",
-                field="q",
-            )
-    return list(_page(jobs.filter(pk__in=ids[start:stop]), 0, stop - start))
+            raise _too_broad()
+    found = list(_page(jobs.filter(pk__in=ids[start:stop]), 0, stop - start))
+    # The walk stops at the page, so it knows only a lower bound unless it ran out of matches.
+    return found, len(ids), len(ids) >= stop
 
 
 @contextmanager
@@ -310,10 +365,15 @@ def _time_limited() -> Iterator[None]:
         ) from error
 
 
-def _page(jobs: QuerySet[Job], start: int, stop: int) -> QuerySet[Job]:
-    return jobs.select_related("client", "client__job_stats").order_by("-published_at", "-id")[
+def _page(jobs: QuerySet[Job], start: int, stop: int, sort: str = JobSort.NEW) -> QuerySet[Job]:
+    return jobs.select_related("client", "client__job_stats").order_by(*SORT_ORDER[sort])[
         start:stop
     ]
+
+
+def _capped_count(jobs: QuerySet[Job]) -> tuple[int, bool]:
+    count = jobs.order_by()[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP
 
 
 def _checked_filters(filters: JobFilters) -> JobFilters:
@@ -339,6 +399,13 @@ def _checked_filters(filters: JobFilters) -> JobFilters:
         value = getattr(filters, name)
         if value is not None and not 0 <= value <= limits.JOB_BUDGET_JPY_MAX:
             raise InvalidInput(_("Enter an amount in yen."), field=name)
+    low, high = filters.budget_min_jpy, filters.budget_max_jpy
+    if low is not None and high is not None and low > high:
+        raise InvalidInput(
+            BUDGET_RANGE_REVERSED, code="budget_range_reversed", field="budget_max_jpy"
+        )
+    if filters.sort not in JobSort.values:
+        raise InvalidInput(_("Choose one of the listed options."), field="sort")
     if not 1 <= filters.page <= 1000:
         raise InvalidInput(_("No such page."), field="page")
     return filters
@@ -358,16 +425,36 @@ def job_search(filters: JobFilters) -> JobPage:
         jobs = jobs.filter(budget_min_jpy__lte=filters.budget_max_jpy)
     terms = search_terms(filters.q)
     rows = page_slice(filters.page)
+    sort = filters.sort
     if not terms:
-        found = list(_page(jobs, rows.start, rows.stop))
+        found = list(_page(jobs, rows.start, rows.stop, sort))
+        count, more = _capped_count(jobs)
     else:
         with _time_limited():
             if connection.vendor == "postgresql":
-                found = _postgres_search(jobs, terms, rows.start, rows.stop)
+                found, count, more = _postgres_search(jobs, terms, rows.start, rows.stop, sort)
             else:
-                found = list(_page(_matching(jobs, terms), rows.start, rows.stop))
+                matching = _matching(jobs, terms)
+                found = list(_page(matching, rows.start, rows.stop, sort))
+                count, more = _capped_count(matching)
     page, has_next = page_split(found)
-    return JobPage(jobs=page, page=filters.page, has_next=has_next)
+    return JobPage(jobs=page, page=filters.page, has_next=has_next, count=count, count_more=more)
+
+
+def days_left(deadline: dt.datetime) -> int:
+    """Calendar days from today to the deadline's day, both in Asia/Tokyo: 0 on the last day."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    return (deadline.astimezone(tokyo).date() - clock.now().astimezone(tokyo).date()).days
+
+
+def deadline_label(deadline: dt.datetime) -> str:
+    """「あと3日」, 「本日締切」, or 「締切済み」 for a deadline already past."""
+    if deadline <= clock.now():
+        return str(_("Closed"))
+    days = days_left(deadline)
+    if days <= 0:
+        return str(_("Closes today"))
+    return ngettext("%(days)d day left", "%(days)d days left", days) % {"days": days}
 
 
 def job_get_for_viewer(*, viewer: User | None, job_id: int) -> Job:

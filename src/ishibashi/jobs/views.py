@@ -26,6 +26,7 @@ from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound, RateLimited, Unavailable
 from ishibashi.core.pagination import page_of
 from ishibashi.core.slots import slot_render, slot_render_many
+from ishibashi.core.text import snippet
 from ishibashi.guards import (
     ReaderCaution,
     WriterWarning,
@@ -45,7 +46,7 @@ from ishibashi.jobs.models import (
     ProposalMessage,
     ProposalState,
 )
-from ishibashi.jobs.selectors import JobFilters
+from ishibashi.jobs.selectors import JobFilters, JobSort
 
 # Rows the proposal form starts with: room for the four-part template without adding any.
 PROPOSAL_ROWS_DEFAULT = 4
@@ -105,6 +106,14 @@ class JobCard:
     # The client's level and top reason, drawn by the app above that fills the slot (if any).
     reliability: str = ""
 
+    @property
+    def snippet(self) -> str:
+        return snippet(self.job.description)
+
+    @property
+    def deadline_label(self) -> str:
+        return selectors.deadline_label(self.job.recruiting_deadline)
+
 
 @require_GET
 def job_list_view(request: HttpRequest) -> HttpResponse:
@@ -125,6 +134,7 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
                     budget_min_jpy=data["budget_min_jpy"],
                     budget_max_jpy=data["budget_max_jpy"],
                     page=1 if data["page"] is None else data["page"],
+                    sort=data["sort"] or JobSort.NEW,
                 ),
             )
         except ApplicationError as error:
@@ -146,6 +156,7 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
             for job in jobs
         ],
         "pager": _pager(found.page, found.has_next) if found else None,
+        "found": found,
     }
     response = render(request, "jobs/list.html", context)
     # Too many searches (429) and a search out of time (503) keep their status on the page too,
@@ -179,6 +190,7 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "stats": selectors.client_stats(job.client),
         "reliability": slot_render("client_reliability", request, job.client_id),
+        "deadline_label": selectors.deadline_label(job.recruiting_deadline),
         "is_owner": is_owner,
         "can_edit": is_owner and services.job_is_editable(job),
         "proposals": proposals,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ishibashi.core import clock, limits
 from ishibashi.core.errors import InvalidInput
-from ishibashi.core.text import clean_text
+from ishibashi.core.text import clean_text, fold_width
 from ishibashi.jobs.models import (
     ContractType,
     JobCategory,
@@ -139,12 +139,17 @@ def checked_job(data: JobInput) -> dict[str, object]:
         )
     scope = limits.JOB_SCOPE_FIELD_LENGTH_MAX
     return {
-        "title": clean_text(data.title, field="title", length_max=limits.JOB_TITLE_LENGTH_MAX),
-        "description": clean_text(
-            data.description,
-            field="description",
-            length_max=limits.JOB_DESCRIPTION_LENGTH_MAX,
-            multiline=True,
+        # Width-folded as stored, so the search indexes and the folded query agree (0013a).
+        "title": fold_width(
+            clean_text(data.title, field="title", length_max=limits.JOB_TITLE_LENGTH_MAX)
+        ),
+        "description": fold_width(
+            clean_text(
+                data.description,
+                field="description",
+                length_max=limits.JOB_DESCRIPTION_LENGTH_MAX,
+                multiline=True,
+            )
         ),
         "category": checked_choice(data.category, choices=JobCategory.values, field="category"),
         "contract_type": checked_choice(
