@@ -57,6 +57,7 @@ def test_a_job_goes_from_posting_to_a_contract_both_parties_see(page, worker_pag
     job_url = page.url
     assert page.get_by_test_id("job-state").inner_text() == "募集中"
     assert page.get_by_test_id("job-deadline").inner_text() == deadline.strftime("%Y-%m-%d %H:%M")
+    assert re.fullmatch(r"あと\d+日", page.get_by_test_id("job-days-left").inner_text())
 
     # when: a worker searches for a substring of the title
     _log_in(worker_page, "worker@example.jp")
