@@ -75,7 +75,7 @@ class JobSort(models.TextChoices):
 
 
 # Each sort ends on the id, so equal values keep one order from page to page.
-SORT_ORDER = {
+SORT_ORDER: dict[str, tuple[str, str]] = {
     JobSort.NEW: ("-published_at", "-id"),
     JobSort.BUDGET: ("-budget_max_jpy", "-id"),
     JobSort.DEADLINE: ("recruiting_deadline", "id"),

@@ -119,7 +119,8 @@ def test_the_page_shows_count_sort_days_left_and_an_escaped_snippet(client_user)
 
     assert "2件" in page
     assert page.index("ロゴ修正") < page.index("ロゴ制作")
-    assert "&lt;b&gt;太字&lt;/b&gt;のロゴ" in page and "…" in page
+    assert "&lt;b&gt;太字&lt;/b&gt;のロゴ" in page
+    assert "…" in page
     assert "あと7日" in page
 
 
@@ -166,3 +167,11 @@ def test_the_api_names_the_bad_filter_in_a_422(db, query, field):
     response = Client().get("/api/v1/jobs", query)
     assert response.status_code == 422
     assert field in response.content.decode()
+
+
+def test_the_page_says_when_the_count_is_capped(client_user, monkeypatch):
+    post(client_user, "ロゴ制作")
+    post(client_user, "ロゴ修正")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+
+    assert "1件以上" in Client().get("/jobs/").content.decode()
