@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 
 from ishibashi.core.errors import InvalidInput
@@ -175,3 +176,38 @@ def test_the_page_says_when_the_count_is_capped(client_user, monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_CAP", 1)
 
     assert "1件以上" in Client().get("/jobs/").content.decode()
+
+
+def test_the_data_migration_folds_the_jobs_written_before(client_user):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from ishibashi.jobs.models import Job
+
+    job = post(client_user, "移行前の案件")
+    Job.objects.filter(pk=job.pk).update(title="ﾃﾞｰﾀ入力 ５００件", description="ＡＢＣの説明")
+    migration = importlib.import_module("ishibashi.jobs.migrations.0008_job_text_width_folded")
+
+    migration.fold(apps, SimpleNamespace(connection=connection))
+
+    job.refresh_from_db()
+    assert (job.title, job.description) == ("データ入力 500件", "ABCの説明")
+    assert titles(q="ﾃﾞｰﾀ") == ["データ入力 500件"]
+    assert titles(q="abc") == ["データ入力 500件"]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's bounded steps")
+def test_postgres_sorted_search_walks_when_the_index_has_too_many_and_refuses_past_the_walk(
+    client_user, monkeypatch
+):
+    for n in range(4):
+        post(client_user, f"翻訳{n}", budget_max_jpy=60_000 + n)
+    monkeypatch.setattr(selectors, "PHASE_ONE_CAP", 1)
+
+    assert titles(q="翻訳", sort="budget") == ["翻訳3", "翻訳2", "翻訳1", "翻訳0"]
+    monkeypatch.setattr(selectors, "WALK_ROWS_MAX", 2)
+    with pytest.raises(InvalidInput) as refused:
+        job_search(JobFilters(q="翻訳", sort="deadline"))
+    assert refused.value.code == "search_too_broad"
