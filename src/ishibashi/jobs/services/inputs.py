@@ -139,7 +139,7 @@ def checked_job(data: JobInput) -> dict[str, object]:
         )
     scope = limits.JOB_SCOPE_FIELD_LENGTH_MAX
     return {
-        # Width-folded as stored, so the search indexes and the folded query agree (0013a).
+        # Width-folded as stored, so the search indexes and the folded query agree (0013).
         "title": fold_width(
             clean_text(data.title, field="title", length_max=limits.JOB_TITLE_LENGTH_MAX)
         ),
