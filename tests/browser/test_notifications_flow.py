@@ -60,13 +60,13 @@ def test_a_hire_shows_in_the_workers_header_badge_and_on_the_notifications_page(
     assert subject.inner_text() == "契約が決まりました：「WordPressサーバー移行作業」"
     assert "仮払い" in notices.first.get_by_test_id("notification-body").inner_text()
 
-    # when: the worker marks everything read and follows the link
-    worker_page.get_by_test_id("mark-all-read").click()
-    worker_page.wait_for_url(re.compile(r"/notifications/$"))
-    assert worker_page.get_by_test_id("notifications-badge").count() == 0
-    assert worker_page.get_by_test_id("notification").first.get_attribute("data-read") == "true"
+    # when: the worker follows the link
     worker_page.get_by_test_id("notification-subject").click()
 
-    # then
+    # then: the contract opens, and the notice is read
     worker_page.wait_for_url(re.compile(r"/contracts/\d+/$"))
     assert worker_page.url == contract_url
+    assert worker_page.get_by_test_id("notifications-badge").count() == 0
+    worker_page.get_by_test_id("nav-notifications").click()
+    worker_page.wait_for_url(re.compile(r"/notifications/$"))
+    assert worker_page.get_by_test_id("notification").first.get_attribute("data-read") == "true"

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from ishibashi.accounts import forms, gate, selectors, services
 from ishibashi.accounts.models import User
@@ -427,3 +428,22 @@ def _security_enabled(request: HttpRequest, user: User) -> HttpResponse:
         "codes_left": selectors.recovery_codes_left(user=user),
     }
     return render(request, "accounts/security.html", context)
+
+
+def language_switch_view(request: HttpRequest) -> HttpResponse:
+    """The header's language switch (Django's set_language), also remembered on the account.
+
+    A signed-in user's choice becomes their preferred language, the one their notices and mails
+    are written in from then on; what was already sent keeps its words.
+    """
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if (
+        request.method == "POST"
+        and isinstance(user, User)
+        and language in {"ja", "en"}
+        and user.preferred_language != language
+    ):
+        services.user_profile_update(user=user, changes={"preferred_language": language})
+    return response

@@ -17,12 +17,21 @@ from ishibashi.notifications.notices import notify
 if TYPE_CHECKING:
     import datetime as dt
 
+    from ishibashi.accounts.models import User
     from ishibashi.contracts.models import ChangeRequest, Contract, ContractMessage, Milestone
     from ishibashi.contracts.states import Locked
 
 
 def _path(contract: Contract) -> str:
     return reverse("contracts:detail", args=[contract.pk])
+
+
+def _named(contract: Contract, milestone: Milestone) -> str:
+    """The subject's name for a milestone: the contract's title first, so a list of notices (or
+    of mails) says which contract each is about; the milestone's after it when it differs."""
+    if milestone.title == contract.title:
+        return contract.title
+    return f"{contract.title} / {milestone.title}"
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -34,11 +43,12 @@ def _when(moment: dt.datetime | None) -> str:
 def funding_requested(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title, amount = milestone.title, f"{milestone.amount_jpy:,}"
+    named = _named(contract, milestone)
     deadline = _when(milestone.clock_deadline_at)
     notify(
         user=contract.client,
         compose=lambda: (
-            _("Escrow (仮払い) requested: “%(title)s”") % {"title": title},
+            _("Escrow (仮払い) requested: “%(title)s”") % {"title": named},
             _(
                 "Please fund ¥%(amount)s into escrow for “%(title)s” by %(deadline)s. The worker "
                 "does not start before the escrow is funded."
@@ -52,10 +62,11 @@ def funding_requested(locked: Locked) -> None:
 def funded(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title, amount = milestone.title, f"{milestone.amount_jpy:,}"
+    named = _named(contract, milestone)
     notify(
         user=contract.worker,
         compose=lambda: (
-            _("Escrow funded: “%(title)s”") % {"title": title},
+            _("Escrow funded: “%(title)s”") % {"title": named},
             _("¥%(amount)s for “%(title)s” is in escrow. You can start the work now.")
             % {"amount": amount, "title": title},
         ),
@@ -66,10 +77,11 @@ def funded(locked: Locked) -> None:
 def delivered(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title, deadline = milestone.title, _when(milestone.clock_deadline_at)
+    named = _named(contract, milestone)
     notify(
         user=contract.client,
         compose=lambda: (
-            _("Delivered: “%(title)s” — please inspect") % {"title": title},
+            _("Delivered: “%(title)s” — please inspect") % {"title": named},
             _(
                 "The worker delivered “%(title)s”. Approve it or request a revision by "
                 "%(deadline)s. Without an answer by then it is approved automatically and the "
@@ -84,11 +96,12 @@ def delivered(locked: Locked) -> None:
 def released(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title, amount = milestone.title, f"{milestone.amount_jpy:,}"
+    named = _named(contract, milestone)
     for user in (contract.worker, contract.client):
         notify(
             user=user,
             compose=lambda: (
-                _("Paid: “%(title)s”") % {"title": title},
+                _("Paid: “%(title)s”") % {"title": named},
                 _("The escrow of ¥%(amount)s for “%(title)s” was released to the worker.")
                 % {"amount": amount, "title": title},
             ),
@@ -99,10 +112,11 @@ def released(locked: Locked) -> None:
 def revision_requested(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title = milestone.title
+    named = _named(contract, milestone)
     notify(
         user=contract.worker,
         compose=lambda: (
-            _("Revision requested: “%(title)s”") % {"title": title},
+            _("Revision requested: “%(title)s”") % {"title": named},
             _("The client asked for a revision of “%(title)s”. The reason is on the contract page.")
             % {"title": title},
         ),
@@ -113,11 +127,12 @@ def revision_requested(locked: Locked) -> None:
 def dispute_opened(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title = milestone.title
+    named = _named(contract, milestone)
     for user in (contract.client, contract.worker):
         notify(
             user=user,
             compose=lambda: (
-                _("Dispute opened: “%(title)s”") % {"title": title},
+                _("Dispute opened: “%(title)s”") % {"title": named},
                 _(
                     "A dispute was opened on “%(title)s”. An operator will review the contract "
                     "history."
@@ -131,11 +146,12 @@ def dispute_opened(locked: Locked) -> None:
 def dispute_resolved(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title = milestone.title
+    named = _named(contract, milestone)
     for user in (contract.client, contract.worker):
         notify(
             user=user,
             compose=lambda: (
-                _("Dispute resolved: “%(title)s”") % {"title": title},
+                _("Dispute resolved: “%(title)s”") % {"title": named},
                 _(
                     "An operator decided the dispute on “%(title)s”. The ruling is on the "
                     "contract page."
@@ -149,11 +165,12 @@ def dispute_resolved(locked: Locked) -> None:
 def funding_expired(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title = milestone.title
+    named = _named(contract, milestone)
     for user in (contract.client, contract.worker):
         notify(
             user=user,
             compose=lambda: (
-                _("Escrow not funded: “%(title)s” closed") % {"title": title},
+                _("Escrow not funded: “%(title)s” closed") % {"title": named},
                 _(
                     "The escrow for “%(title)s” was not funded by its deadline, so the contract "
                     "was closed. This does not count against the worker."
@@ -167,11 +184,12 @@ def funding_expired(locked: Locked) -> None:
 def cancelled_with_kill_fee(locked: Locked) -> None:
     contract, milestone = locked.contract, locked.milestone
     title, percent = milestone.title, contract.kill_fee_percent
+    named = _named(contract, milestone)
     for user in (contract.client, contract.worker):
         notify(
             user=user,
             compose=lambda: (
-                _("Cancelled: “%(title)s”") % {"title": title},
+                _("Cancelled: “%(title)s”") % {"title": named},
                 _(
                     "“%(title)s” was cancelled. The kill fee of %(percent)d%% went to the worker "
                     "from escrow; the rest was refunded to the client."
@@ -182,11 +200,12 @@ def cancelled_with_kill_fee(locked: Locked) -> None:
         )
 
 
-def contract_ended(*, contract: Contract) -> None:
+def contract_ended(*, contract: Contract, actor: User | None) -> None:
     title = contract.title
     for user in (contract.client, contract.worker):
         notify(
             user=user,
+            actor=actor,
             compose=lambda: (
                 _("Contract completed: “%(title)s”") % {"title": title},
                 _("Every milestone of “%(title)s” is settled. Thank you.") % {"title": title},
@@ -240,7 +259,7 @@ def reminder(*, milestone: Milestone, contract: Contract) -> None:
             )
         return (
             _("Reminder: “%(title)s” — deadline %(deadline)s")
-            % {"title": title, "deadline": deadline},
+            % {"title": _named(contract, milestone), "deadline": deadline},
             body % {"title": title, "deadline": deadline},
         )
 
@@ -249,10 +268,11 @@ def reminder(*, milestone: Milestone, contract: Contract) -> None:
 
 def client_silence_expired(*, milestone: Milestone, contract: Contract) -> None:
     title = milestone.title
+    named = _named(contract, milestone)
     notify(
         user=contract.worker,
         compose=lambda: (
-            _("No reply from the client: “%(title)s”") % {"title": title},
+            _("No reply from the client: “%(title)s”") % {"title": named},
             _(
                 "The client has not replied in time. You may deliver the work so far (it then "
                 "follows the normal inspection clock) or cancel with the kill fee."
@@ -265,11 +285,12 @@ def client_silence_expired(*, milestone: Milestone, contract: Contract) -> None:
 
 def cancellation_requested(*, milestone: Milestone, contract: Contract) -> None:
     title, deadline = milestone.title, _when(milestone.clock_deadline_at)
+    named = _named(contract, milestone)
     percent = contract.kill_fee_percent
     notify(
         user=contract.worker,
         compose=lambda: (
-            _("The client cancelled: “%(title)s”") % {"title": title},
+            _("The client cancelled: “%(title)s”") % {"title": named},
             _(
                 "The client cancelled the contract while “%(title)s” is in progress. Accept "
                 "(the kill fee of %(percent)d%% is paid to you from escrow), deliver the work so "
@@ -315,7 +336,7 @@ def change_proposed(*, change: ChangeRequest) -> None:
     )
 
 
-def change_answered(*, change: ChangeRequest) -> None:
+def change_answered(*, change: ChangeRequest, actor: User | None) -> None:
     from ishibashi.contracts.models import ChangeState
 
     contract = change.contract
@@ -331,10 +352,11 @@ def change_answered(*, change: ChangeRequest) -> None:
         )
 
     for user in (contract.client, contract.worker):
-        notify(user=user, compose=compose, path=_path(contract))
+        notify(user=user, compose=compose, path=_path(contract), actor=actor)
 
 
 def contract_started(*, contract: Contract) -> None:
+    """Tells the worker they were hired; the client, who hired, is not told (the page shows it)."""
     title = contract.title
     path = reverse("contracts:detail", args=[contract.pk])
     notify(
@@ -344,18 +366,6 @@ def contract_started(*, contract: Contract) -> None:
             _(
                 "The client hired your proposal for “%(title)s”. Do not start work on a "
                 "milestone until its escrow (仮払い) is funded; the contract page shows when."
-            )
-            % {"title": title},
-        ),
-        path=path,
-    )
-    notify(
-        user=contract.client,
-        compose=lambda: (
-            _("Contract started: “%(title)s”") % {"title": title},
-            _(
-                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
-                "(仮払い) so the worker can begin."
             )
             % {"title": title},
         ),

@@ -29,6 +29,7 @@ from ishibashi.contracts.models import (
     MilestoneState,
 )
 from ishibashi.core.errors import Conflict, Forbidden, NotFound
+from ishibashi.notifications.notices import notices_acted_by
 
 S = MilestoneState
 
@@ -433,7 +434,10 @@ def transition(
         payload=payload,
     )
     if notify is not None:
-        notify(locked)
+        # The actor is never told of their own action; the other party (or, for the
+        # sweeper's, both) is.
+        with notices_acted_by(actor):
+            notify(locked)
     return milestone
 
 

@@ -25,6 +25,10 @@ class NotificationOut(Schema):
     subject: str
     body: str
     path: str = Field(description="A link inside the site, such as /contracts/12/; may be empty.")
+    language: str = Field(
+        description="The language the subject and body were written in (ja or en): the "
+        "recipient's when it was sent; empty for notices older than this field."
+    )
     created_at: datetime
     read_at: datetime | None
 
@@ -74,3 +78,14 @@ def notifications_read_endpoint(
     user = request_user(request)
     marked = services.notifications_mark_read(user=user, ids=payload.ids, all_unread=payload.all)
     return {"marked": marked, "unread_count": selectors.unread_count(user=user)}
+
+
+@notifications_router.get(
+    "/{int:notification_id}",
+    response={200: NotificationOut, **ERRORS},
+    summary="Open one of your notifications (marks it read)",
+)
+def notification_open_endpoint(request: HttpRequest, notification_id: int) -> object:
+    """Opening a notice marks it read, as following its link on the page does; the first read
+    time stays. Someone else's notification is a 404 not_found and is left as it was."""
+    return services.notification_open(user=request_user(request), notification_id=notification_id)

@@ -31,6 +31,8 @@ class Notification(models.Model):
     subject = models.CharField(max_length=SUBJECT_LENGTH_MAX)
     body = models.TextField(max_length=BODY_LENGTH_MAX, blank=True)
     path = models.CharField(max_length=PATH_LENGTH_MAX, blank=True)
+    # The language the words were written in (the recipient's then); empty for older rows.
+    language = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(default=clock.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

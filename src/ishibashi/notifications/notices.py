@@ -24,8 +24,17 @@ from ishibashi.notifications.services import (
 logger = logging.getLogger(__name__)
 
 
-def notify(*, user: User, compose: Callable[[], tuple[str, str]], path: str = "") -> None:
+def notify(
+    *,
+    user: User,
+    compose: Callable[[], tuple[str, str]],
+    path: str = "",
+    actor: User | None = None,
+) -> None:
     """Tell `user`; `compose` returns (subject, body) and runs once, in the user's language.
+
+    Nobody is told of their own action: when `user` is the `actor` (or the one notices_acted_by
+    names), nothing is written or sent; they did it and the page already showed them.
 
     The in-app notification is written now, in the caller's transaction: a rolled-back change
     leaves none behind. The mail, with the same words and a link to `path`, goes out only on
@@ -33,16 +42,20 @@ def notify(*, user: User, compose: Callable[[], tuple[str, str]], path: str = ""
     """
     if not user.is_active:
         return
-    with translation.override(user.preferred_language):
+    actor = actor if actor is not None else _actor.get()
+    if actor is not None and actor.pk == user.pk:
+        return
+    language = user.preferred_language
+    with translation.override(language):
         subject, body = compose()
     batch = _batch.get()
     if batch is not None:
         batch.notifications.append(
-            notification_build(user=user, subject=subject, body=body, path=path)
+            notification_build(user=user, subject=subject, body=body, path=path, language=language)
         )
         batch.mails.append((user.pk, subject, _mail_body(body, path)))
         return
-    notification_create(user=user, subject=subject, body=body, path=path)
+    notification_create(user=user, subject=subject, body=body, path=path, language=language)
     user_id = user.pk
     body = _mail_body(body, path)
 
@@ -62,6 +75,27 @@ def notify(*, user: User, compose: Callable[[], tuple[str, str]], path: str = ""
 
 def _mail_body(body: str, path: str) -> str:
     return f"{body}\n\n{settings.SITE_URL.rstrip('/')}{path}\n" if path else body
+
+
+# The person whose action the notices inside notices_acted_by() tell about.
+_actor: ContextVar[User | None] = ContextVar("notices_actor", default=None)
+
+
+@contextmanager
+def notices_acted_by(actor: User | None) -> Iterator[None]:
+    """Inside, notify() passes over `actor`: a use case's notices never tell its own actor.
+
+    None (the system acting, such as the release that follows an approval) keeps the person
+    an enclosing block names: the release is still the approving client's doing.
+    """
+    if actor is None:
+        yield
+        return
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ishibashi.accounts.models import User
 from ishibashi.core import clock, limits
-from ishibashi.core.errors import InvalidInput
+from ishibashi.core.errors import InvalidInput, NotFound
 from ishibashi.core.invariants import require
 from ishibashi.notifications.models import (
     BODY_LENGTH_MAX,
@@ -31,13 +31,17 @@ def _cut(text: str, length_max: int) -> str:
     return text[: length_max - 1].rstrip() + "…"
 
 
-def notification_create(*, user: User, subject: str, body: str, path: str = "") -> Notification:
+def notification_create(
+    *, user: User, subject: str, body: str, path: str = "", language: str = ""
+) -> Notification:
     """Record a notice for `user` in the caller's transaction; the texts are already translated.
 
     Subject and body come from a notice's own sentences around titles people typed, so they are
     cut to fit rather than refused: a long title must not stop the hire it tells about.
     """
-    notification = notification_build(user=user, subject=subject, body=body, path=path)
+    notification = notification_build(
+        user=user, subject=subject, body=body, path=path, language=language
+    )
     notification.save(force_insert=True)
     return notification
 
@@ -47,7 +51,9 @@ def notifications_create_many(notifications: list[Notification]) -> None:
     Notification.objects.bulk_create(notifications)
 
 
-def notification_build(*, user: User, subject: str, body: str, path: str = "") -> Notification:
+def notification_build(
+    *, user: User, subject: str, body: str, path: str = "", language: str = ""
+) -> Notification:
     """The unsaved notice notification_create records, checked and cut the same way."""
     require(
         path == ""
@@ -65,7 +71,26 @@ def notification_build(*, user: User, subject: str, body: str, path: str = "") -
         subject=_cut(subject, SUBJECT_LENGTH_MAX),
         body=_cut(body.strip(), BODY_LENGTH_MAX),
         path=path,
+        language=language,
     )
+
+
+def notification_open(*, user: User, notification_id: int) -> Notification:
+    """`user`'s notification, now marked read (once: the first read time stays); opening it.
+
+    Someone else's notification, or none, is NotFound, and nothing changes.
+    """
+    if not 1 <= notification_id <= NOTIFICATION_ID_MAX:
+        raise NotFound(_("No such notification."))
+    notification = Notification.objects.filter(user=user, pk=notification_id).first()
+    if notification is None:
+        raise NotFound(_("No such notification."))
+    if notification.read_at is None:
+        now = clock.now()
+        # Conditional: two tabs opening it at once keep the first read time.
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.read_at = now
+    return notification
 
 
 def notifications_mark_read(

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -62,6 +62,23 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
     )
     context = {"notifications": notifications, "pager": _pager(number, has_next)}
     return render(request, "notifications/list.html", context)
+
+
+@login_required
+@require_GET
+def notification_open_view(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark the notice read and go where it points (the list when it points nowhere).
+
+    A GET, so the link works as a link: marking one's own notice read is harmless and
+    idempotent, and only the owner can (anyone else's id is a 404, nothing changed).
+    """
+    try:
+        notification = services.notification_open(
+            user=_user(request), notification_id=notification_id
+        )
+    except ApplicationError as error:
+        raise Http404(str(error.message)) from error
+    return redirect(notification.path or reverse("notifications:list"))
 
 
 @login_required

@@ -362,7 +362,7 @@ def change_accept(*, actor: User, change_id: int) -> ChangeRequest:
         change.answered_at = now
         change.resulting_terms_version = contract.terms_version
         change.save(update_fields=["state", "answered_at", "resulting_terms_version"])
-        notices.change_answered(change=change)
+        notices.change_answered(change=change, actor=actor)
         contract_settle(contract, actor=actor, now=now)
         return change
 
@@ -485,7 +485,7 @@ def change_decline(*, actor: User, change_id: int, note: str = "") -> ChangeRequ
             now=now,
             payload={"change": change.pk, "note": note},
         )
-        notices.change_answered(change=change)
+        notices.change_answered(change=change, actor=actor)
         return change
 
 
@@ -541,6 +541,6 @@ def changes_expire_due(*, batch: int = limits.SWEEP_BATCH_MAX) -> int:
                 now=now,
                 payload={"change": change.pk},
             )
-            notices.change_answered(change=change)
+            notices.change_answered(change=change, actor=None)
             expired += 1
     return expired

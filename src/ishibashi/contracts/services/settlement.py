@@ -34,6 +34,7 @@ from ishibashi.contracts.states import (
 )
 from ishibashi.core.errors import NotFound
 from ishibashi.ledger import services as ledger
+from ishibashi.notifications.notices import notices_acted_by
 
 
 def ledger_key(milestone: Milestone, purpose: str) -> str:
@@ -148,7 +149,7 @@ def contract_settle(
                 stats_bump(contract.client_id, contracts_completed=1)
             else:
                 pending.stats_add(contract.client_id, contracts_completed=1)
-            notices.contract_ended(contract=contract)
+            notices.contract_ended(contract=contract, actor=actor)
         return
     next_milestone_request_funding(contract, now=now, pending=pending, milestones=milestones)
 
@@ -223,19 +224,22 @@ def approve_and_release(
 
     transition(locked, action=action, actor=actor, now=now, effect=approved, pending=pending)
     amount, key = locked.milestone.amount_jpy, ledger_key(locked.milestone, "release")
-    milestone = transition(
-        locked,
-        action=Action.RELEASE,
-        actor=None,
-        now=now,
-        # The ledger key names the transfer: the ledger holds one transfer per key, ever.
-        effect=lambda lk: {"amount_jpy": amount, "ledger_key": key},
-        notify=notices.released,
-        pending=pending,
-    )
-    if pending is not None:
-        return milestone
-    contract_settle(locked.contract, actor=actor, now=now)
+    # The release and what follows (the next milestone's escrow request, the contract's end)
+    # are the approver's doing: they are not told of them.
+    with notices_acted_by(actor):
+        milestone = transition(
+            locked,
+            action=Action.RELEASE,
+            actor=None,
+            now=now,
+            # The ledger key names the transfer: the ledger holds one transfer per key, ever.
+            effect=lambda lk: {"amount_jpy": amount, "ledger_key": key},
+            notify=notices.released,
+            pending=pending,
+        )
+        if pending is not None:
+            return milestone
+        contract_settle(locked.contract, actor=actor, now=now)
     # Last in the transaction: every release locks the platform's fee account, the one row all
     # sweepers share, so it is held only for the transfer and the commit, not for the rest.
     release_escrow(locked)

@@ -406,7 +406,9 @@ def test_an_unfunded_request_closes_the_contract_without_penalty_to_the_worker(
     assert expired.payload == {"silent_client": True}
     assert expired.actor is None
     with translation.override("ja"):
-        closed = translation.gettext("Escrow not funded: “%(title)s” closed") % {"title": "実作業"}
+        closed = translation.gettext("Escrow not funded: “%(title)s” closed") % {
+            "title": "WordPressサーバー移行作業 / 実作業"
+        }
     closing = [m for m in mailoutbox if m.subject == closed]
     assert sorted(m.to[0] for m in closing) == sorted([hanako.email, taro.email])
     assert cs.events_verify(contract=contract) is None
@@ -585,7 +587,8 @@ def test_approval_releases_the_escrow_less_the_fee_and_asks_for_the_next_escrow(
     following = _milestones(contract)[1]
     assert following.state == S.AWAITING_FUNDING
     assert following.clock == ClockKind.FUNDING
-    assert {mail.to[0] for mail in mailoutbox} == {hanako.email, taro.email}
+    # The worker is told of the payment; the client, who approved, is not told of it.
+    assert {mail.to[0] for mail in mailoutbox} == {taro.email}
     assert books_check() == []
 
 
@@ -816,8 +819,8 @@ def test_a_client_acting_before_the_deadline_stops_the_clock(contract, hanako, t
 @pytest.mark.parametrize(
     ("language", "subject", "body"),
     [
-        ("en", "Reminder: “実作業”", "approved automatically"),
-        ("ja", "リマインド：「実作業」", "自動で承認"),
+        ("en", "Reminder: “WordPressサーバー移行作業 / 実作業”", "approved automatically"),
+        ("ja", "リマインド：「WordPressサーバー移行作業 / 実作業」", "自動で承認"),
     ],
 )
 def test_reminders_are_mailed_in_the_recipients_language(
@@ -840,7 +843,7 @@ def test_reminders_are_mailed_in_the_recipients_language(
     deadline = "2026-11-30 10:00"  # in Japan time, as the contract page shows it
     with translation.override(language):
         expected_subject = translation.gettext("Reminder: “%(title)s” — deadline %(deadline)s") % {
-            "title": "実作業", "deadline": deadline,
+            "title": "WordPressサーバー移行作業 / 実作業", "deadline": deadline,
         }  # fmt: skip
     assert mail.subject == expected_subject
     assert mail.subject.startswith(subject)

@@ -67,7 +67,8 @@ def test_the_list_shows_only_ones_own_newest_first_with_the_unread_count(
     assert item["subject"] == "契約が決まりました：「WordPressサーバー移行作業」"
     assert item["path"] == f"/contracts/{contract.pk}/"
     assert item["read_at"] is None
-    assert set(item) == {"id", "subject", "body", "path", "created_at", "read_at"}
+    assert set(item) == {"id", "subject", "body", "path", "language", "created_at", "read_at"}
+    assert item["language"] == "ja"
     assert Notification.objects.get(pk=item["id"]).user == taro
 
 
@@ -208,3 +209,24 @@ def test_a_browser_session_needs_csrf_to_mark_read(taro, api):
     assert listed.status_code == 200
     assert (refused.status_code, refused.json()["code"]) == (403, "csrf_failed")
     assert Notification.objects.filter(read_at__isnull=True).count() == 1
+
+
+def test_opening_one_marks_it_read_and_returns_it(taro_api, taro):
+    first, second = _notices(taro, 2)
+
+    response = taro_api.get(f"/notifications/{first.pk}")
+
+    assert response.status_code == 200
+    assert response.json()["subject"] == "通知 0"
+    assert response.json()["read_at"] is not None
+    assert _read_state() == [(first.pk, True), (second.pk, False)]
+
+
+def test_opening_someone_elses_is_not_found_and_changes_nothing(taro_api, hanako):
+    [theirs] = _notices(hanako, 1)
+
+    response = taro_api.get(f"/notifications/{theirs.pk}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert _read_state() == [(theirs.pk, False)]

@@ -58,10 +58,13 @@ def test_the_page_lists_ones_own_notices_with_links_and_the_header_counts_the_un
     assert response.status_code == 200
     page = _text(response)
     assert [n.user for n in response.context["notifications"]] == [taro]
+    notice = Notification.objects.get(user=taro)
     assert (
-        f'<a href="/contracts/{contract.pk}/" data-testid="notification-subject">'
+        f'<a href="/notifications/{notice.pk}/open/" data-testid="notification-subject">'
         "契約が決まりました：「WordPressサーバー移行作業」</a>"
     ) in page
+    assert notice.path == f"/contracts/{contract.pk}/"
+    assert '<td lang="ja">' in page
     assert "新しい提案" not in page  # hanako's notice of the proposal
     assert _badge(response) == "1"
     assert 'data-testid="mark-all-read"' in page
@@ -195,3 +198,22 @@ def test_visitors_are_sent_to_log_in(taro):
 def test_reading_is_a_get_and_marking_a_post(taro):
     assert _web(taro).post("/notifications/").status_code == 405
     assert _web(taro).get("/notifications/read/").status_code == 405
+
+
+def test_following_a_notice_marks_it_read_and_goes_to_its_page(taro):
+    first, second = _notices(taro, 2)
+
+    response = _web(taro).get(f"/notifications/{first.pk}/open/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/contracts/0/"
+    assert _read_state() == [(first.pk, True), (second.pk, False)]
+
+
+def test_following_someone_elses_notice_is_not_found_and_changes_nothing(taro, hanako):
+    [theirs] = _notices(hanako, 1)
+
+    response = _web(taro).get(f"/notifications/{theirs.pk}/open/")
+
+    assert response.status_code == 404
+    assert _read_state() == [(theirs.pk, False)]
