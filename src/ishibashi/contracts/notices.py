@@ -46,6 +46,7 @@ def funding_requested(locked: Locked) -> None:
     named = _named(contract, milestone)
     deadline = _when(milestone.clock_deadline_at)
     notify(
+        asks_for_action=True,
         user=contract.client,
         compose=lambda: (
             _("Escrow (仮払い) requested: “%(title)s”") % {"title": named},

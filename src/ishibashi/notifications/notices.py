@@ -30,11 +30,15 @@ def notify(
     compose: Callable[[], tuple[str, str]],
     path: str = "",
     actor: User | None = None,
+    asks_for_action: bool = False,
 ) -> None:
     """Tell `user`; `compose` returns (subject, body) and runs once, in the user's language.
 
     Nobody is told of their own action: when `user` is the `actor` (or the one notices_acted_by
-    names), nothing is written or sent; they did it and the page already showed them.
+    names), nothing is written or sent; they did it and the page already showed them. A notice
+    that `asks_for_action` (a new request with its own deadline, such as the next milestone's
+    escrow after an approval) is sent even so: it is a new to-do, and missing its deadline
+    counts against the recipient.
 
     The in-app notification is written now, in the caller's transaction: a rolled-back change
     leaves none behind. The mail, with the same words and a link to `path`, goes out only on
@@ -43,7 +47,7 @@ def notify(
     if not user.is_active:
         return
     actor = actor if actor is not None else _actor.get()
-    if actor is not None and actor.pk == user.pk:
+    if actor is not None and actor.pk == user.pk and not asks_for_action:
         return
     language = user.preferred_language
     with translation.override(language):

@@ -587,8 +587,12 @@ def test_approval_releases_the_escrow_less_the_fee_and_asks_for_the_next_escrow(
     following = _milestones(contract)[1]
     assert following.state == S.AWAITING_FUNDING
     assert following.clock == ClockKind.FUNDING
-    # The worker is told of the payment; the client, who approved, is not told of it.
-    assert {mail.to[0] for mail in mailoutbox} == {taro.email}
+    # The worker is told of the payment; the client, who approved, is not told of it, only
+    # asked for the next escrow: a new to-do whose deadline counts against them.
+    to_client = [mail.subject for mail in mailoutbox if mail.to[0] == hanako.email]
+    assert {mail.to[0] for mail in mailoutbox} == {hanako.email, taro.email}
+    assert len(to_client) == 1
+    assert "仮払い" in to_client[0] or "Escrow" in to_client[0]
     assert books_check() == []
 
 
