@@ -357,7 +357,8 @@ def change_answered(*, change: ChangeRequest, actor: User | None) -> None:
 
 
 def contract_started(*, contract: Contract) -> None:
-    """Tells the worker they were hired; the client, who hired, is not told (the page shows it)."""
+    """Tells the worker they were hired, and asks the client, who hired, for the first escrow:
+    a new to-do with its deadline, sent although the hire was the client's own action."""
     title = contract.title
     path = reverse("contracts:detail", args=[contract.pk])
     notify(
@@ -367,6 +368,19 @@ def contract_started(*, contract: Contract) -> None:
             _(
                 "The client hired your proposal for “%(title)s”. Do not start work on a "
                 "milestone until its escrow (仮払い) is funded; the contract page shows when."
+            )
+            % {"title": title},
+        ),
+        path=path,
+    )
+    notify(
+        asks_for_action=True,
+        user=contract.client,
+        compose=lambda: (
+            _("Contract started: “%(title)s”") % {"title": title},
+            _(
+                "Your contract for “%(title)s” has started. Fund the first milestone's escrow "
+                "(仮払い) so the worker can begin."
             )
             % {"title": title},
         ),

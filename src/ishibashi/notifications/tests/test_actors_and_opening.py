@@ -74,21 +74,22 @@ def test_across_a_lifecycle_no_notice_goes_to_the_one_who_acted(hanako, taro):
             lambda d=delivery: cs.delivery_approve(client=hanako, delivery_id=d.pk),
         )
 
-    escrow_request = translation.gettext("Escrow (仮払い) requested: “%(title)s”").split("%")[0]
+    # The exceptions are requests with a deadline: the hire and each approval ask the client,
+    # who acted, for the next escrow (a new to-do, not news of what they did).
+    to_do = tuple(
+        translation.gettext(text).split("%")[0]
+        for text in ("Escrow (仮払い) requested: “%(title)s”", "Contract started: “%(title)s”")
+    )
     for name, actor, notices in told:
-        news = [n for n in notices if not n.subject.startswith(escrow_request)]
+        news = [n for n in notices if not n.subject.startswith(to_do)]
         assert all(n.user_id != actor.pk for n in news), (name, [n.subject for n in notices])
-    # The one exception: approving a milestone asks the client, who approved, for the next
-    # milestone's escrow, a new to-do with a deadline (not news of what they did).
-    asked = [
-        n for _name, _a, notices in told for n in notices if n.subject.startswith(escrow_request)
-    ]
+    asked = [n for _name, _a, notices in told for n in notices if n.subject.startswith(to_do)]
     assert asked
     assert {n.user_id for n in asked} == {hanako.pk}
     # Each step told the other party something: the rule hides nothing from them.
     by_step = {name: {n.user_id for n in notices} for name, _a, notices in told}
     assert by_step["propose"] == {hanako.pk}
-    assert by_step["hire"] == {taro.pk}
+    assert by_step["hire"] == {taro.pk, hanako.pk}
     assert by_step["fund"] == {taro.pk}
     assert by_step["deliver"] == {hanako.pk}
     assert by_step["approve"] >= {taro.pk}

@@ -85,7 +85,7 @@ def test_with_real_commits_only_the_committed_change_is_told(taro, mailoutbox):
     assert [mail.subject for mail in mailoutbox] == ["契約が決まりました：「確定した変更」"]
 
 
-def test_a_hire_tells_the_worker_in_their_language_and_not_the_client_who_hired(hanako, emma, hire):
+def test_a_hire_tells_both_parties_in_the_app_each_in_their_language(hanako, emma, hire):
     # when
     contract = hire(hanako, emma)
 
@@ -99,6 +99,8 @@ def test_a_hire_tells_the_worker_in_their_language_and_not_the_client_who_hired(
             "「WordPressサーバー移行作業」に新しい提案が届きました",
             f"/jobs/proposals/{contract.proposal_id}/",
         ),
+        # The client hired, but is asked for the first escrow: a to-do, not news of the hire.
+        ("契約が始まりました：「WordPressサーバー移行作業」", path),
     ]
 
 
