@@ -24,7 +24,7 @@ from ishibashi.accounts.models import User
 from ishibashi.core import limits
 from ishibashi.core.client_address import client_ip
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound, RateLimited, Unavailable
-from ishibashi.core.pagination import page_of
+from ishibashi.core.pagination import page_number, page_of
 from ishibashi.core.slots import slot_render, slot_render_many
 from ishibashi.core.text import snippet
 from ishibashi.guards import (
@@ -53,8 +53,6 @@ PROPOSAL_ROWS_DEFAULT = 4
 # Page links shown before the current one; the list has no total count (that would be a query
 # per search), so the pager goes back a few pages and forward one at a time.
 PAGER_PAGES_BEFORE = 4
-# The same bound the selector puts on a search: deeper pages are never read by a person.
-PAGES_MAX = 1000
 MILESTONE_FIELD = re.compile(r"milestones\[(\d+)\]\.(\w+)")
 
 
@@ -79,14 +77,6 @@ def _refusal_page(request: HttpRequest, error: ApplicationError) -> HttpResponse
 def _show_error(form: Form, error: ApplicationError) -> None:
     """Put a service's refusal next to its field, or at the top of the form."""
     form.add_error(error.field if error.field in form.fields else None, str(error.message))
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-    return min(max(number, 1), PAGES_MAX)
 
 
 def _pager(number: int, has_next: bool) -> dict[str, Any]:
@@ -202,7 +192,7 @@ def job_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_jobs_view(request: HttpRequest) -> HttpResponse:
-    number = _page_number(request)
+    number = page_number(request.GET.get("page"))
     jobs, has_next = page_of(selectors.job_list_for_client(client=_user(request)), number)
     rows = [{"job": job, "can_edit": services.job_is_editable(job)} for job in jobs]
     return render(request, "jobs/mine.html", {"rows": rows, "pager": _pager(number, has_next)})

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ishibashi.accounts.models import User
 from ishibashi.core.errors import ApplicationError
-from ishibashi.core.pagination import page_of
+from ishibashi.core.pagination import page_number, page_of
 from ishibashi.notifications import selectors, services
 
 # Page links shown before the current one (the list has no total count, as elsewhere).
@@ -28,14 +28,6 @@ PAGER_PAGES_BEFORE = 4
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        number = int(value or "1")
-    except ValueError:
-        return 1
-    return min(max(number, 1), selectors.PAGES_MAX)
 
 
 def _pager(number: int, has_next: bool) -> dict[str, Any]:
@@ -56,7 +48,7 @@ def _id_or_zero(value: str) -> int:
 @login_required
 @require_GET
 def notification_list_view(request: HttpRequest) -> HttpResponse:
-    number = _page_number(request.GET.get("page"))
+    number = page_number(request.GET.get("page"))
     notifications, has_next = page_of(
         selectors.notification_list_for_user(user=_user(request)), number
     )
@@ -98,6 +90,6 @@ def notifications_read_view(request: HttpRequest) -> HttpResponse:
     else:
         if mark_all:
             messages.success(request, _("All notifications are marked as read."))
-    number = _page_number(request.POST.get("page"))
+    number = page_number(request.POST.get("page"))
     url = reverse("notifications:list")
     return redirect(f"{url}?page={number}" if number > 1 else url)

@@ -13,24 +13,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ishibashi.accounts.models import User
 from ishibashi.accounts.selectors import user_get_public
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.core.pagination import page_number
 from ishibashi.reviews import forms, selectors, services
 from ishibashi.reviews.models import ReviewRole
-
-# Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
-PAGES_MAX = 1000
 
 
 def _viewer(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-    return min(max(number, 1), PAGES_MAX)
 
 
 def _refusal(request: HttpRequest, error: ApplicationError) -> HttpResponse | None:
@@ -93,7 +83,7 @@ def _user_reviews_page(
         person = user_get_public(user_id=user_id)
     except ApplicationError as error:
         return render(request, "404.html", {"message": error.message}, status=404)
-    number = _page_number(request)
+    number = page_number(request.GET.get("page"))
     role = request.GET.get("role", "")
     if role not in ReviewRole.values:
         role = ""

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from ishibashi.accounts.models import User
 from ishibashi.contracts import services
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.core.pagination import page_number as core_page_number
 
 # Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
 PAGES_MAX = 1000
@@ -49,11 +50,7 @@ def choice_label(choices: type[models.TextChoices], value: str) -> str:
 
 
 def page_number(request: HttpRequest) -> int:
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-    return min(max(number, 1), PAGES_MAX)
+    return core_page_number(request.GET.get("page"))
 
 
 def refusal_page(request: HttpRequest, error: ApplicationError) -> HttpResponse | None:
