@@ -170,6 +170,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ishibashi.notifications.context_processors.unread_notifications",
             ],
+            # {{ amount|yen }} on every page without a {% load %}: one money format everywhere.
+            "builtins": ["ishibashi.core.templatetags.money"],
         },
     },
 ]

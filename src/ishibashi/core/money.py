@@ -23,5 +23,19 @@ def div_ceil(numerator: int, denominator: int) -> int:
     return -((-numerator) // denominator)
 
 
+# U+2212 MINUS SIGN, not a hyphen: the one format every page, mail and notice uses.
+MINUS = "\u2212"
+
+
 def format_yen(amount_jpy: int) -> str:
+    """¥12,345; a negative amount is −¥12,345 (the sign before the currency mark)."""
+    if amount_jpy < 0:
+        return f"{MINUS}¥{-amount_jpy:,}"
     return f"¥{amount_jpy:,}"
+
+
+def format_signed_yen(amount_jpy: int) -> str:
+    """+¥12,345 / −¥12,345 / ¥0: a change or a movement, where the direction is the news."""
+    if amount_jpy > 0:
+        return f"+¥{amount_jpy:,}"
+    return format_yen(amount_jpy)

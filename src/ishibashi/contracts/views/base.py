@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from ishibashi.accounts.models import User
 from ishibashi.contracts import services
 from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.core.money import format_yen
 from ishibashi.core.pagination import page_number as core_page_number
 
 # Deep pages of a newest-first list are never read by a person and cost an OFFSET scan.
@@ -37,7 +38,7 @@ def request_user(request: HttpRequest) -> User:
 
 
 def yen(amount: int) -> str:
-    return f"¥{amount:,}"
+    return format_yen(amount)
 
 
 def choice_label(choices: type[models.TextChoices], value: str) -> str:

@@ -18,6 +18,7 @@ from ishibashi.contracts.models import (
 from ishibashi.contracts.selectors import RunningClock
 from ishibashi.contracts.states import Role
 from ishibashi.contracts.views.base import choice_label, yen
+from ishibashi.core.money import format_signed_yen
 
 # What each event means in words; an action added later shows its code until it is named here.
 EVENT_LABELS = {
@@ -159,8 +160,7 @@ def _event_detail(event: ContractEvent) -> str:
 
 
 def signed_yen(payload: dict[str, Any]) -> str:
-    delta = int(payload.get("price_delta_jpy", 0))
-    return f"+{yen(delta)}" if delta > 0 else f"−{yen(-delta)}" if delta < 0 else yen(0)
+    return format_signed_yen(int(payload.get("price_delta_jpy", 0)))
 
 
 def event_rows(events: list[ContractEvent], milestones: list[Milestone]) -> list[EventRow]:
