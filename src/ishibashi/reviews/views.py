@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ishibashi.accounts.models import User
 from ishibashi.accounts.selectors import user_get_public
-from ishibashi.core.errors import ApplicationError, Forbidden, NotFound
+from ishibashi.contracts.views.base import refusal_page
+from ishibashi.core.errors import ApplicationError
 from ishibashi.core.pagination import page_number
 from ishibashi.reviews import forms, selectors, services
 from ishibashi.reviews.models import ReviewRole
@@ -23,14 +24,6 @@ def _viewer(request: HttpRequest) -> User:
     return request.user
 
 
-def _refusal(request: HttpRequest, error: ApplicationError) -> HttpResponse | None:
-    if isinstance(error, NotFound):
-        return render(request, "404.html", {"message": error.message}, status=404)
-    if isinstance(error, Forbidden):
-        return render(request, "jobs/forbidden.html", {"message": error.message}, status=403)
-    return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_submit_view(request: HttpRequest, contract_id: int) -> HttpResponse:
@@ -38,7 +31,7 @@ def review_submit_view(request: HttpRequest, contract_id: int) -> HttpResponse:
     try:
         status = selectors.contract_reviews_for_viewer(viewer=viewer, contract_id=contract_id)
     except ApplicationError as error:
-        return _refusal(request, error) or redirect("contracts:list")
+        return refusal_page(request, error) or redirect("contracts:list")
     role = status.reviewee_role or ReviewRole.WORKER
     form = forms.ReviewForm(request.POST or None, role=role)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +40,7 @@ def review_submit_view(request: HttpRequest, contract_id: int) -> HttpResponse:
                 author=viewer, contract_id=contract_id, data=form.review_input()
             )
         except ApplicationError as error:
-            refusal = _refusal(request, error)
+            refusal = refusal_page(request, error)
             if refusal:
                 return refusal
             form.add_error(error.field if error.field in form.fields else None, str(error.message))
@@ -135,7 +128,7 @@ def review_reply_view(request: HttpRequest, review_id: int) -> HttpResponse:
                 reviewee=viewer, review_id=review_id, text=form.cleaned_data["text"]
             )
         except ApplicationError as error:
-            refusal = _refusal(request, error)
+            refusal = refusal_page(request, error)
             if refusal:
                 return refusal
             form.add_error("text" if error.field == "text" else None, str(error.message))
