@@ -38,24 +38,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# ISHIBASHI_VAR_DIR (uploads, mail files) is per suite when scripts/run-suites.sh runs both.
 test-sqlite: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-run.sqlite3 $(BIN)/ishibashi makemigrations --check --dry-run
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test-run.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
+	$(if $(ISHIBASHI_VAR_DIR),ISHIBASHI_VAR_DIR=$(ISHIBASHI_VAR_DIR)) DATABASE_URL=sqlite:///$(CURDIR)/var/test-run.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(if $(ISHIBASHI_VAR_DIR),ISHIBASHI_VAR_DIR=$(ISHIBASHI_VAR_DIR)) DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Kills sweepers and server workers, restarts a private PostgreSQL it starts itself (never the
 # shared one); runs once, whatever DATABASE_URL names. About 2 minutes.
 test-faults: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-faults.sqlite3 $(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
-test: test-deps lint typecheck test-sqlite test-faults
-ifneq ($(PG_URL),)
-	$(MAKE) test-postgres
-else
-	@echo "DATABASE_URL names no PostgreSQL database: the PostgreSQL run was not made."
-endif
+# The SQLite and PostgreSQL suites run side by side (scripts/run-suites.sh), after the fault run.
+test: test-deps lint typecheck test-faults
+	bash scripts/run-suites.sh $(if $(PG_URL),postgres,)
 
 # Debian packages the browser tests and a bare machine need (run as root; .ci/run does).
 system-deps:
