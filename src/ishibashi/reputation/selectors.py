@@ -31,7 +31,7 @@ from ishibashi.reputation.rules import (
     median_of,
     worker_track_record,
 )
-from ishibashi.reviews.selectors import rating_summary
+from ishibashi.reviews.selectors import rating_summaries
 
 # Ids beyond a 64-bit integer cannot name a row; SQLite would refuse to even compare them.
 ID_MAX = 2**63 - 1
@@ -43,8 +43,15 @@ def _real_ids(ids: list[int]) -> list[int]:
 
 def rating_of(*, user_id: int, role: str) -> RatingSummary | None:
     """The one place the reviews app's rating comes in: published reviews only (one row)."""
-    summary = rating_summary(user_id, role)
-    return RatingSummary(count=summary.count, average=summary.average)
+    return ratings_of(user_ids=[user_id], role=role)[user_id]
+
+
+def ratings_of(*, user_ids: list[int], role: str) -> dict[int, RatingSummary]:
+    """`rating_of` for many people in one query (a list of clients draws them together)."""
+    return {
+        pk: RatingSummary(count=summary.count, average=summary.average)
+        for pk, summary in rating_summaries(user_ids, role).items()
+    }
 
 
 def _signals(
@@ -87,7 +94,7 @@ def _signals(
 
 
 def client_profiles(*, client_ids: list[int], with_rating: bool = True) -> dict[int, Profile]:
-    """Profiles of many clients in three queries (users, hiring record, payer record).
+    """Profiles of many clients in four queries (users, hiring record, payer record, ratings).
 
     Unknown or inactive ids are left out. The job list asks without ratings: a card shows the
     level and its top reason, which never come from the rating.
@@ -110,6 +117,7 @@ def client_profiles(*, client_ids: list[int], with_rating: bool = True) -> dict[
     }
     no_jobs = dict.fromkeys(JOB_STAT_FIELDS, 0)
     no_contracts = dict.fromkeys(STAT_FIELDS, 0)
+    ratings = ratings_of(user_ids=list(users), role="client") if with_rating else {}
     return {
         pk: client_profile(
             _signals(
@@ -117,7 +125,7 @@ def client_profiles(*, client_ids: list[int], with_rating: bool = True) -> dict[
                 verified_at is not None,
                 jobs.get(pk, no_jobs),
                 contracts.get(pk, no_contracts),
-                rating_of(user_id=pk, role="client") if with_rating else None,
+                ratings.get(pk),
             )
         )
         for pk, verified_at in users.items()

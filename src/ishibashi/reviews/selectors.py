@@ -67,8 +67,20 @@ class RatingSummary:
 
 def rating_summary(user_id: int, role: str) -> RatingSummary:
     """The counters of `user_id`'s published reviews as `role` ("client" or "worker"); one query."""
+    return rating_summaries([user_id], role)[user_id]
+
+
+def rating_summaries(user_ids: list[int], role: str) -> dict[int, RatingSummary]:
+    """`rating_summary` for many people in one query; everyone asked for has an entry."""
     role = ReviewRole(role)
-    stats = ReviewStats.objects.filter(user_id=user_id, role=role).first()
+    found = {
+        stats.user_id: stats
+        for stats in ReviewStats.objects.filter(user_id__in=user_ids, role=role)
+    }
+    return {user_id: _summary_of(found.get(user_id), role) for user_id in user_ids}
+
+
+def _summary_of(stats: ReviewStats | None, role: ReviewRole) -> RatingSummary:
     if stats is None or not stats.count:
         return RatingSummary(role=role, count=0, average=None)
     averages = {

@@ -339,3 +339,15 @@ def test_the_job_list_api_carries_each_cards_summary_in_a_fixed_number_of_querie
     assert by_client[hanako.pk]["top_reason"]["text"] == SENTENCE
     others = [summary for pk, summary in by_client.items() if pk != hanako.pk]
     assert {summary["level"] for summary in others} == {"not_enough_history"}
+
+
+def test_many_clients_profiles_with_ratings_cost_the_same_queries_as_two(make_user):
+    from ishibashi.reputation.selectors import client_profiles
+
+    clients = [make_user(is_worker=False) for _ in range(8)]
+    with CaptureQueriesContext(connection) as two:
+        client_profiles(client_ids=[c.pk for c in clients[:2]])
+    with CaptureQueriesContext(connection) as eight:
+        found = client_profiles(client_ids=[c.pk for c in clients])
+    assert len(found) == 8
+    assert len(eight) == len(two)
